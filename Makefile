@@ -1,0 +1,43 @@
+# infrashare — the two commands are `make run` and `make test`.
+
+GO           ?= go
+BIN          ?= bin/infrashare
+VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+TEST_TIMEOUT ?= 15m
+LDFLAGS      := -s -w -X main.version=$(VERSION)
+
+# Packages whose tests race goroutines against each other: they run under
+# the race detector wherever cgo and a C compiler are present.
+RACE_PKGS := infrashare/database infrashare/migrations
+CAN_RACE  := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo yes)
+
+# make run: the demo on the embedded SQLite database, unless told otherwise.
+export INFRASHARE_DEMO ?= true
+
+.PHONY: run build test lint bench clean
+
+run: build
+	./$(BIN) serve
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/infrashare
+
+test:
+ifeq ($(CAN_RACE),yes)
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -race $(RACE_PKGS)
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(filter-out $(RACE_PKGS),$(shell $(GO) list ./...))
+else
+	@echo "note: no cgo C compiler here, so the race detector is off"
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+endif
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+clean:
+	rm -rf bin

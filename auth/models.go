@@ -1,0 +1,75 @@
+// Package auth knows who is acting: organisations, users, and (later)
+// sessions, tokens, permissions and the audit log.
+package auth
+
+import (
+	"strings"
+	"time"
+)
+
+// Organisation kinds.
+const (
+	KindOperator   = "operator"
+	KindAuthority  = "authority"
+	KindDepartment = "department"
+	KindAdmin      = "admin"
+)
+
+// Roles.
+const (
+	RoleOperator = "operator"
+	RoleOfficer  = "officer"
+	RoleAuditor  = "auditor"
+	RoleAdmin    = "admin"
+)
+
+// Organization is an operator, an authority, the department or the system
+// itself.
+type Organization struct {
+	ID           int64  `gorm:"primaryKey"`
+	Code         string `gorm:"uniqueIndex"`
+	Name         string
+	Kind         string
+	GroupCode    *string
+	ContactName  string
+	ContactEmail string
+	ContactPhone string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Jurisdiction links an authority to the administrative units it decides for.
+type Jurisdiction struct {
+	OrgID    int64  `gorm:"primaryKey"`
+	UnitCode string `gorm:"primaryKey"`
+}
+
+// TableName keeps the table name independent of the type name.
+func (Jurisdiction) TableName() string { return "org_jurisdictions" }
+
+// User belongs to one organisation and holds one or more roles.
+type User struct {
+	ID           int64 `gorm:"primaryKey"`
+	OrgID        int64
+	Email        string
+	Name         string
+	PasswordHash string
+	// Roles is stored as a comma-separated list, such as "operator".
+	Roles     string
+	Disabled  bool
+	Demo      bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// RoleList splits Roles.
+func (u User) RoleList() []string {
+	if u.Roles == "" {
+		return nil
+	}
+	return strings.Split(u.Roles, ",")
+}
+
+// NormalizeEmail lower-cases and trims an address: e-mail addresses are
+// compared without regard to case.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

@@ -1,0 +1,5 @@
+package main
+
+import "crypto/rand"
+
+var cryptoRead = rand.Read

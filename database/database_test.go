@@ -1,0 +1,112 @@
+package database_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"infrashare"
+	"infrashare/database"
+	"infrashare/database/dbtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
+
+func TestParseURL(t *testing.T) {
+	for _, c := range []struct {
+		in, dialect, target string
+		ok                  bool
+	}{
+		{"sqlite://./data/infrashare.db", database.SQLite, "./data/infrashare.db", true},
+		{"sqlite:///var/lib/infrashare/db.sqlite", database.SQLite, "/var/lib/infrashare/db.sqlite", true},
+		{"postgres://u@localhost:5432/x?sslmode=disable", database.Postgres, "postgres://u@localhost:5432/x?sslmode=disable", true},
+		{"postgresql://u@db/x", database.Postgres, "postgresql://u@db/x", true},
+		{"sqlite://", "", "", false},
+		{"mysql://root@localhost/x", "", "", false},
+		{"./data/infrashare.db", "", "", false},
+	} {
+		d, target, err := database.ParseURL(c.in)
+		if (err == nil) != c.ok || d != c.dialect || target != c.target {
+			t.Errorf("ParseURL(%q) = %q, %q, %v", c.in, d, target, err)
+		}
+	}
+}
+
+func TestSQLiteRefusesASecondOpener(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new", "folder", "x.db")
+	ctx := dbtest.Context(t)
+	first, err := database.Open(ctx, "sqlite://"+path, database.Options{})
+	if err != nil {
+		t.Fatalf("open creates the folder on demand: %v", err)
+	}
+	if _, err := database.Open(ctx, "sqlite://"+path, database.Options{}); err == nil || !strings.Contains(err.Error(), "another process") {
+		t.Fatalf("second open: %v, want refused", err)
+	}
+	first.Close()
+	again, err := database.Open(ctx, "sqlite://"+path, database.Options{})
+	if err != nil {
+		t.Fatalf("open after close: %v", err)
+	}
+	again.Close()
+}
+
+func TestTxCommitsRollsBackAndJoins(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := dbtest.Context(t)
+		count := func() int64 {
+			var n int64
+			db.Conn(ctx).Table("counters").Count(&n)
+			return n
+		}
+		boom := errors.New("boom")
+		err := db.Tx(ctx, func(ctx context.Context) error {
+			if err := db.Conn(ctx).Exec("INSERT INTO counters (name, value) VALUES ('a', 1)").Error; err != nil {
+				return err
+			}
+			// A nested Tx joins: its failure undoes the outer insert too.
+			return db.Tx(ctx, func(ctx context.Context) error {
+				if !database.InTx(ctx) {
+					t.Error("nested Tx has no transaction")
+				}
+				db.Conn(ctx).Exec("INSERT INTO counters (name, value) VALUES ('b', 1)")
+				return boom
+			})
+		})
+		if !errors.Is(err, boom) || count() != 0 {
+			t.Fatalf("err %v, %d rows after rollback", err, count())
+		}
+		err = db.Tx(ctx, func(ctx context.Context) error {
+			return db.Conn(ctx).Exec("INSERT INTO counters (name, value) VALUES ('a', 1)").Error
+		})
+		if err != nil || count() != 1 {
+			t.Fatalf("commit: %v, %d rows", err, count())
+		}
+		err = db.Conn(ctx).Exec("INSERT INTO counters (name, value) VALUES ('a', 2)").Error
+		if !database.IsUniqueViolation(err) {
+			t.Fatalf("duplicate key: %v, want a unique violation", err)
+		}
+	})
+}
+
+// A transaction PostgreSQL keeps aborting for serialization is retried and
+// then answered as a conflict, never as an internal error.
+func TestTxRetriesThenConflicts(t *testing.T) {
+	for _, d := range dbtest.Dialects(t) {
+		if d != database.Postgres {
+			continue
+		}
+		db := dbtest.Open(t, d)
+		ctx := dbtest.Context(t)
+		attempts := 0
+		err := db.Tx(ctx, func(ctx context.Context) error {
+			attempts++
+			return db.Conn(ctx).Exec(`DO $$ BEGIN RAISE EXCEPTION 'forced' USING ERRCODE = '40001'; END $$`).Error
+		})
+		if attempts < 2 || infrashare.ErrorCode(err) != infrashare.ECONFLICT {
+			t.Fatalf("attempts %d, err %v; want retries then a conflict", attempts, err)
+		}
+	}
+}

@@ -1,0 +1,84 @@
+package migrations_test
+
+import (
+	"errors"
+	"sync"
+	"testing"
+
+	"infrashare/auth"
+	"infrashare/database"
+	"infrashare/database/dbtest"
+	"infrashare/migrations"
+)
+
+func TestSeedDemoOnceEvenWhenConcurrent(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		ctx := dbtest.Context(t)
+		// SQLite has one connection and one process; PostgreSQL replicas
+		// race for real here.
+		const seeders = 4
+		var wg sync.WaitGroup
+		results := make([]bool, seeders)
+		errs := make([]error, seeders)
+		for i := 0; i < seeders; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				results[i], errs[i] = migrations.SeedDemo(ctx, db, "demo-password-1")
+			}(i)
+		}
+		wg.Wait()
+		seeded := 0
+		for i := range errs {
+			if errs[i] != nil {
+				t.Fatalf("seeder %d: %v", i, errs[i])
+			}
+			if results[i] {
+				seeded++
+			}
+		}
+		if seeded != 1 {
+			t.Fatalf("%d seeders seeded, want 1", seeded)
+		}
+		var orgs, users int64
+		db.Root().Model(&auth.Organization{}).Count(&orgs)
+		db.Root().Model(&auth.User{}).Count(&users)
+		if orgs != 7 || users != int64(len(migrations.DemoAccounts())) {
+			t.Fatalf("%d organisations, %d users", orgs, users)
+		}
+		var u auth.User
+		db.Root().Where("email = ?", "ops@viettel.demo.infrashare.vn").First(&u)
+		if !auth.PasswordMatches(u.PasswordHash, "demo-password-1") || u.PasswordHash == "demo-password-1" {
+			t.Fatal("demo password is not stored hashed or does not match")
+		}
+		var j []auth.Jurisdiction
+		db.Root().Joins("JOIN organizations o ON o.id = org_jurisdictions.org_id").Where("o.code = ?", "UBND-NK").Find(&j)
+		if len(j) != 1 || j[0].UnitCode != "916" {
+			t.Fatalf("Ninh Kiều jurisdiction %+v, want 916", j)
+		}
+		if err := migrations.SetDemoPassword(ctx, db, "another-password"); err != nil {
+			t.Fatal(err)
+		}
+		db.Root().Where("email = ?", "ops@viettel.demo.infrashare.vn").First(&u)
+		if !auth.PasswordMatches(u.PasswordHash, "another-password") {
+			t.Fatal("SetDemoPassword did not take")
+		}
+	})
+}
+
+func TestSeedDemoRefusesADatabaseWithRealUsers(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		org := auth.Organization{Code: "REAL", Name: "Real", Kind: auth.KindAdmin}
+		db.Root().Create(&org)
+		db.Root().Create(&auth.User{OrgID: org.ID, Email: "root@example.vn", PasswordHash: "x", Roles: auth.RoleAdmin})
+		_, err := migrations.SeedDemo(dbtest.Context(t), db, "demo-password-1")
+		if !errors.Is(err, migrations.ErrNotDemoDatabase) {
+			t.Fatalf("err = %v, want ErrNotDemoDatabase", err)
+		}
+		var n int64
+		db.Root().Model(&auth.Organization{}).Count(&n)
+		if n != 1 {
+			t.Fatalf("%d organisations after a refused seed, want 1", n)
+		}
+	})
+}
