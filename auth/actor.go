@@ -14,6 +14,9 @@ type Actor struct {
 	// UnitCodes is an authority's jurisdiction.
 	UnitCodes []string
 	System    bool
+	Email     string
+	// TokenID is the API token the actor signed in with, 0 for a session.
+	TokenID int64
 }
 
 // SystemActor acts for background work.

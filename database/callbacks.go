@@ -56,13 +56,20 @@ func normaliseTimes(db *gorm.DB) {
 			}
 		}
 	}
+	// Only rows of the statement's model: a Pluck into []time.Time or a
+	// Scan into another struct has a different shape.
+	model := st.Schema.ModelType
 	rv := reflect.Indirect(st.ReflectValue)
 	switch rv.Kind() {
 	case reflect.Slice, reflect.Array:
 		for i := 0; i < rv.Len(); i++ {
-			fix(reflect.Indirect(rv.Index(i)))
+			if el := reflect.Indirect(rv.Index(i)); el.Type() == model {
+				fix(el)
+			}
 		}
 	case reflect.Struct:
-		fix(rv)
+		if rv.Type() == model {
+			fix(rv)
+		}
 	}
 }

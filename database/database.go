@@ -172,6 +172,59 @@ func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
 
 type txKey struct{}
 
+type stateKey struct{}
+
+// txState is what a transaction carries besides its handle: the steps to
+// run just before it commits.
+type txState struct {
+	hooks  []hook
+	values map[any]any
+}
+
+// TxValue returns a value stored on ctx's transaction by SetTxValue.
+func TxValue(ctx context.Context, key any) any {
+	st, ok := ctx.Value(stateKey{}).(*txState)
+	if !ok {
+		return nil
+	}
+	return st.values[key]
+}
+
+// SetTxValue stores a value for the life of ctx's transaction, such as the
+// audit events waiting for the commit. Outside a transaction it does nothing.
+func SetTxValue(ctx context.Context, key, v any) {
+	st, ok := ctx.Value(stateKey{}).(*txState)
+	if !ok {
+		return
+	}
+	if st.values == nil {
+		st.values = map[any]any{}
+	}
+	st.values[key] = v
+}
+
+type hook struct {
+	key any
+	fn  func(ctx context.Context) error
+}
+
+// BeforeCommit registers fn to run as the last step of ctx's transaction,
+// once per key however often it is registered. The audit log uses it to
+// lock its head row as late as possible. Outside a transaction it fails.
+func BeforeCommit(ctx context.Context, key any, fn func(ctx context.Context) error) error {
+	st, ok := ctx.Value(stateKey{}).(*txState)
+	if !ok {
+		return errors.New("database: BeforeCommit outside a transaction")
+	}
+	for _, h := range st.hooks {
+		if h.key == key {
+			return nil
+		}
+	}
+	st.hooks = append(st.hooks, hook{key, fn})
+	return nil
+}
+
 // Conn returns the transaction carried by ctx, or the root handle bound to
 // ctx when there is none. Every query goes through it.
 func (db *DB) Conn(ctx context.Context) *gorm.DB {
@@ -202,7 +255,17 @@ func (db *DB) Tx(ctx context.Context, fn func(ctx context.Context) error) error 
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		err = db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return fn(context.WithValue(ctx, txKey{}, tx))
+			st := &txState{}
+			tctx := context.WithValue(context.WithValue(ctx, txKey{}, tx), stateKey{}, st)
+			if err := fn(tctx); err != nil {
+				return err
+			}
+			for _, h := range st.hooks {
+				if err := h.fn(tctx); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 		if err == nil || !IsRetryable(err) {
 			return err

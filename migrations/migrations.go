@@ -33,6 +33,7 @@ const lockKey int64 = 0x696e66726d6967
 func all() []*gormigrate.Migration {
 	return []*gormigrate.Migration{
 		m0001Foundation(),
+		m0002Identity(),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -23,6 +24,7 @@ var statusOf = map[string]int{
 	infrashare.ERATELIMITED:  http.StatusTooManyRequests,
 	infrashare.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	infrashare.EINTERNAL:     http.StatusInternalServerError,
+	"unsupported_media_type": http.StatusUnsupportedMediaType,
 }
 
 // codeOfStatus names the statuses Echo itself produces (unknown route, wrong
@@ -102,6 +104,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if status >= 500 {
 		body["request_id"] = requestID(c)
 		s.log.Error("internal error", "request_id", requestID(c), "path", c.Request().URL.Path, "error", err.Error())
+	}
+	if secs, ok := de.Details["retry_after_seconds"].(int64); ok {
+		c.Response().Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
 	if he := new(echo.HTTPError); errors.As(err, &he) && he.Code == http.StatusMethodNotAllowed {
 		// Echo has set Allow already.

@@ -10,14 +10,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/labstack/echo-contrib/echoprometheus"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"infrashare"
+	"infrashare/auth"
 	"infrashare/database"
 )
 
@@ -31,28 +35,62 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may run after a
 	// SIGTERM.
 	ShutdownTimeout time.Duration
+	// Clock is the time source; nil means the system clock. Tests move a
+	// TestClock instead of sleeping.
+	Clock infrashare.Clock
+	// PolicyPoll is how often a replica looks for new policies (default 1 s).
+	PolicyPoll time.Duration
+}
+
+// vietnam is where the users are: civil dates typed by people are read in
+// this zone.
+var vietnam = mustZone("Asia/Ho_Chi_Minh")
+
+func mustZone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
 }
 
 // Server is the HTTP server with its dependencies.
 type Server struct {
-	cfg     Config
-	db      *database.DB
-	log     *slog.Logger
-	echo    *echo.Echo
-	metrics *prometheus.Registry
-	openapi []byte
+	cfg      Config
+	db       *database.DB
+	log      *slog.Logger
+	echo     *echo.Echo
+	metrics  *prometheus.Registry
+	openapi  []byte
+	auth     *auth.Service
+	policies *auth.Policies
+	store    *auth.SessionStore
+	sessions *scs.SessionManager
 }
 
-// New builds the server and its routes.
-func New(cfg Config, db *database.DB, log *slog.Logger) (*Server, error) {
+// New builds the domain services on db, the server and its routes.
+func New(ctx context.Context, cfg Config, db *database.DB, log *slog.Logger) (*Server, error) {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = infrashare.SystemClock{}
+	}
+	if cfg.PolicyPoll <= 0 {
+		cfg.PolicyPoll = time.Second
 	}
 	spec, err := openAPIJSON()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, db: db, log: log, echo: echo.New(), metrics: prometheus.NewRegistry(), openapi: spec}
+	audit := auth.NewAudit(db, cfg.Clock)
+	policies, err := auth.NewPolicies(ctx, db, audit, log)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, db: db, log: log, echo: echo.New(), metrics: prometheus.NewRegistry(), openapi: spec,
+		auth: auth.NewService(db, cfg.Clock, audit), policies: policies, store: auth.NewSessionStore(db, cfg.Clock)}
+	s.sessions = s.newSessionManager(ctx)
 	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	e := s.echo
@@ -80,11 +118,29 @@ func New(cfg Config, db *database.DB, log *slog.Logger) (*Server, error) {
 		LabelFuncs: map[string]echoprometheus.LabelValueFunc{
 			"host": func(echo.Context, error) string { return "" },
 		},
-		Skipper:    func(c echo.Context) bool { return c.Path() == "/metrics" },
+		Skipper: func(c echo.Context) bool { return c.Path() == "/metrics" },
 	}))
 	e.Use(bodyLimit)
 	s.routes()
 	return s, nil
+}
+
+// newSessionManager keeps sessions in the database with the idle and
+// absolute timeouts of the settings (read at start).
+func (s *Server) newSessionManager(ctx context.Context) *scs.SessionManager {
+	sm := scs.New()
+	sm.Store = s.store
+	sm.IdleTimeout, sm.Lifetime = s.auth.SessionTimeouts(ctx)
+	sm.Cookie.Name = "infrashare_session"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Secure = strings.HasPrefix(s.cfg.BaseURL, "https://")
+	sm.Cookie.Path = "/"
+	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		s.log.Error("session store", "error", err.Error())
+		http.Error(w, `{"error":{"code":"internal","message":"internal error"}}`, http.StatusInternalServerError)
+	}
+	return sm
 }
 
 func (s *Server) routes() {
@@ -93,6 +149,38 @@ func (s *Server) routes() {
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echoprometheus.NewHandlerWithConfig(echoprometheus.HandlerConfig{Gatherer: s.metrics}))
 	e.GET("/api/openapi.json", s.openAPI)
+
+	// Middleware goes on each route, not on a group: a group's middleware
+	// would also run for unknown paths and answer 401 where 404 is right.
+	session := echo.WrapMiddleware(s.sessions.LoadAndSave)
+	public := func(method, path string, h echo.HandlerFunc) {
+		e.Add(method, "/api/v1"+path, h, session)
+	}
+	private := func(method, path string, h echo.HandlerFunc) {
+		e.Add(method, "/api/v1"+path, h, session, s.signedIn)
+	}
+
+	public("POST", "/auth/login", s.login)
+	private("POST", "/auth/logout", s.logout)
+	private("GET", "/me", s.me)
+	private("GET", "/me/tokens", s.listTokens)
+	private("POST", "/me/tokens", s.createToken)
+	private("DELETE", "/me/tokens/:id", s.deleteToken)
+
+	private("GET", "/organizations", s.listOrgs)
+	private("POST", "/organizations", s.createOrg)
+	private("GET", "/users", s.listUsers)
+	private("POST", "/users", s.createUser)
+	private("GET", "/users/:id", s.getUser)
+	private("PATCH", "/users/:id", s.patchUser)
+	private("GET", "/policies", s.getPolicies)
+	private("PUT", "/policies", s.putPolicies)
+
+	private("GET", "/audit-events", s.listAuditEvents)
+	private("GET", "/audit-events/verify", s.verifyAudit)
+
+	// Unknown routes under /api answer a JSON 404 rather than a page.
+	e.RouteNotFound("/api/*", func(echo.Context) error { return echo.ErrNotFound })
 }
 
 // Handler is the server as an http.Handler, for tests.
@@ -108,6 +196,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	bg, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	go s.policies.Watch(bg, s.cfg.PolicyPoll)
+	go s.cleanSessions(bg)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

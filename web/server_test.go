@@ -29,7 +29,7 @@ func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
 func newTestServer(t *testing.T, db *database.DB, cfg Config) *Server {
 	t.Helper()
 	var logs bytes.Buffer
-	s, err := New(cfg, db, slog.New(slog.NewJSONHandler(&logs, nil)))
+	s, err := New(context.Background(), cfg, db, slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,7 @@ Commands:
   serve     apply pending migrations, then serve HTTP
   migrate   apply pending migrations and exit
   seed      write demo data (seed --demo)
+  user      manage users (user create --email --org --role, or --admin)
   version   print the version
 
 Every setting comes from an INFRASHARE_* environment variable (see README).
@@ -70,6 +71,8 @@ func run(args []string, env map[string]string, stdout, stderr io.Writer) int {
 		fn = cmdMigrate
 	case "seed":
 		fn = cmdSeed
+	case "user":
+		fn = cmdUser
 	case "version":
 		fmt.Fprintf(stdout, "infrashare %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return 0
@@ -127,6 +130,14 @@ requests finish before the process exits 0.
 Applies pending migrations to INFRASHARE_DATABASE_URL and exits. Running it
 again changes nothing. It refuses a database migrated by a newer release
 unless INFRASHARE_ALLOW_UNKNOWN_MIGRATIONS=true.
+`,
+	"user": `Usage: infrashare user create --email EMAIL (--admin | --org CODE --role ROLE) [--name NAME] [--password-stdin]
+
+Creates a user. --admin creates the first administrator of a production
+install (and the system organisation ADMIN when missing). Otherwise --org is
+an organisation code and --role one of operator, officer, auditor, admin.
+The password is read from standard input with --password-stdin; otherwise a
+random one is generated and printed once.
 `,
 	"seed": `Usage: infrashare seed --demo
 
@@ -272,7 +283,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 			return err
 		}
 	}
-	srv, err := web.New(web.Config{
+	srv, err := web.New(ctx, web.Config{
 		Addr: cfg.Addr, BaseURL: cfg.BaseURL, TrustedProxies: cfg.proxies,
 		Version: version, ShutdownTimeout: cfg.ShutdownTimeout,
 	}, db, log)

@@ -275,7 +275,7 @@ func TestMigrateTwiceAndSeedTwice(t *testing.T) {
 
 func TestServeRefusesUnknownMigrations(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
-		if err := db.Root().Exec("INSERT INTO "+migrations.TableName+" (id) VALUES ('9999_newer_release')").Error; err != nil {
+		if err := db.Root().Exec("INSERT INTO " + migrations.TableName + " (id) VALUES ('9999_newer_release')").Error; err != nil {
 			t.Fatal(err)
 		}
 		url := db.URL()
@@ -333,4 +333,51 @@ func TestVersion(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "infrashare ") || strings.Count(out, "\n") != 1 {
 		t.Fatalf("version: %d %q", code, out)
 	}
+}
+
+func TestUserCreateThenSignIn(t *testing.T) {
+	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "prod.db")
+	env := map[string]string{"INFRASHARE_DATABASE_URL": dbURL}
+	cmd := command(t, env, "user", "create", "--admin", "--email", "Root@CanTho.gov.vn", "--name", "Quản trị", "--password-stdin")
+	cmd.Stdin = strings.NewReader("a-strong-admin-password\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "root@cantho.gov.vn") || !strings.Contains(string(out), "ADMIN") {
+		t.Fatalf("user create --admin: %v\n%s", err, out)
+	}
+	// A second user with a generated password, printed once.
+	o, e, code := runCmd(t, env, "user", "create", "--email", "ops@vnpt.vn", "--org", "ADMIN", "--role", "operator")
+	if code == 0 || !strings.Contains(e, "roles") {
+		t.Fatalf("operator role in the admin organisation: %d %q %q", code, o, e)
+	}
+	o, _, code = runCmd(t, env, "user", "create", "--email", "second@cantho.gov.vn", "--org", "ADMIN", "--role", "admin")
+	if code != 0 || !strings.Contains(o, "password: ") {
+		t.Fatalf("user create with a generated password: %d %q", code, o)
+	}
+	_, e, code = runCmd(t, env, "user", "create", "--email", "x@y.vn")
+	if code != 2 || !strings.Contains(e, "--org") {
+		t.Fatalf("missing flags: %d %q", code, e)
+	}
+
+	s := startServer(t, env)
+	s.waitReady(t)
+	resp, err := http.Post("http://"+s.addr+"/api/v1/auth/login", "application/json",
+		strings.NewReader(`{"email":"root@cantho.gov.vn","password":"a-strong-admin-password"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("sign-in of the new admin: %d", resp.StatusCode)
+	}
+	// No demo accounts in a production install.
+	resp, err = http.Post("http://"+s.addr+"/api/v1/auth/login", "application/json",
+		strings.NewReader(`{"email":"admin@demo.infrashare.vn","password":"demo-password-1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("demo account on a production install: %d", resp.StatusCode)
+	}
+	s.stop(t)
 }

@@ -1,0 +1,216 @@
+package web
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"infrashare/database"
+	"infrashare/database/dbtest"
+)
+
+// The permission matrix: every route × every role × (own organisation's
+// object, another organisation's object, no sign-in), walked against the
+// real server on both databases. A route missing from the table fails the
+// test, so every new route must say here who may call it.
+
+// matrixRoles are the callers, in the order of a want row.
+var matrixRoles = []string{"anon", "admin", "auditor", "officer", "operator"}
+
+// want is the expected status for anon, admin, auditor, officer, operator.
+type want [5]int
+
+// Common rows.
+var (
+	everyone   = want{200, 200, 200, 200, 200}
+	signedIn   = want{401, 200, 200, 200, 200}
+	adminOnly  = want{401, 200, 403, 403, 403}
+	adminWrite = want{401, 201, 403, 403, 403}
+	auditors   = want{401, 200, 200, 403, 403}
+)
+
+type matrixRow struct {
+	method, route string
+	// target makes the concrete path for a role and variant (own object or
+	// another organisation's); nil means the route itself.
+	target func(f *matrixFixture, role string, own bool) string
+	// body makes a valid request body for a role; nil sends none.
+	body func(f *matrixFixture, role string) any
+	own  want
+	// other is the expectation on another organisation's object; nil when
+	// the route has no object.
+	other *want
+	// fresh signs in anew for this row (it ends the token it uses).
+	fresh bool
+}
+
+func ptr(w want) *want { return &w }
+
+func matrix() []matrixRow {
+	return []matrixRow{
+		{method: "GET", route: "/healthz", own: everyone},
+		{method: "GET", route: "/readyz", own: everyone},
+		{method: "GET", route: "/metrics", own: everyone},
+		{method: "GET", route: "/api/openapi.json", own: everyone},
+
+		{method: "POST", route: "/api/v1/auth/login", own: want{401, 200, 200, 200, 200},
+			body: func(f *matrixFixture, role string) any {
+				if role == "anon" {
+					return map[string]string{"email": "nobody@example.vn", "password": "wrong-password"}
+				}
+				return map[string]string{"email": demoLogins[role], "password": demoPassword}
+			}},
+		{method: "POST", route: "/api/v1/auth/logout", own: signedIn, fresh: true},
+		{method: "GET", route: "/api/v1/me", own: signedIn},
+		{method: "GET", route: "/api/v1/me/tokens", own: signedIn},
+		{method: "POST", route: "/api/v1/me/tokens", own: want{401, 201, 201, 201, 201},
+			body: func(*matrixFixture, string) any { return map[string]any{"name": "matrix"} }},
+		{method: "DELETE", route: "/api/v1/me/tokens/:id", own: want{401, 204, 204, 204, 204}, other: ptr(want{401, 404, 404, 404, 404}),
+			target: func(f *matrixFixture, role string, own bool) string {
+				owner := role
+				if role == "anon" {
+					owner = "operator"
+				}
+				if !own {
+					owner = "operator2"
+				}
+				return fmt.Sprintf("/api/v1/me/tokens/%d", f.newToken(owner))
+			}},
+
+		{method: "GET", route: "/api/v1/organizations", own: adminOnly},
+		{method: "POST", route: "/api/v1/organizations", own: adminWrite,
+			body: func(f *matrixFixture, _ string) any {
+				return map[string]any{"code": f.unique("ORG"), "name": "Công ty thử", "kind": "operator"}
+			}},
+		{method: "GET", route: "/api/v1/users", own: adminOnly},
+		{method: "POST", route: "/api/v1/users", own: adminWrite,
+			body: func(f *matrixFixture, _ string) any {
+				return map[string]any{"email": strings.ToLower(f.unique("user")) + "@vnpt.example.vn", "organization": "VNPT",
+					"roles": []string{"operator"}, "password": "matrix-password-1"}
+			}},
+		{method: "GET", route: "/api/v1/users/:id", own: adminOnly, other: ptr(adminOnly), target: userTarget},
+		{method: "PATCH", route: "/api/v1/users/:id", own: adminOnly, other: ptr(adminOnly), target: userTarget,
+			body: func(*matrixFixture, string) any { return map[string]any{"name": "Đã đổi tên"} }},
+		{method: "GET", route: "/api/v1/policies", own: adminOnly},
+		{method: "PUT", route: "/api/v1/policies", own: adminOnly,
+			body: func(f *matrixFixture, _ string) any { return f.currentPolicies() }},
+
+		{method: "GET", route: "/api/v1/audit-events", own: auditors},
+		{method: "GET", route: "/api/v1/audit-events/verify", own: auditors},
+	}
+}
+
+// userTarget is a user of the caller's own organisation, or of another.
+func userTarget(f *matrixFixture, role string, own bool) string {
+	owner := role
+	if role == "anon" {
+		owner = "operator"
+	}
+	if !own {
+		owner = "operator2"
+		if role == "operator" || role == "anon" {
+			owner = "officer"
+		}
+	}
+	return fmt.Sprintf("/api/v1/users/%d", f.userID(owner))
+}
+
+type matrixFixture struct {
+	*apiClient
+	n int
+}
+
+func (f *matrixFixture) unique(prefix string) string {
+	f.n++
+	return fmt.Sprintf("%s-%d", strings.ToUpper(prefix), f.n)
+}
+
+func (f *matrixFixture) userID(role string) int64 {
+	var me struct {
+		User struct {
+			ID int64 `json:"id"`
+		} `json:"user"`
+	}
+	f.mustJSON(f.call("GET", "/api/v1/me", f.token(role), nil), 200, &me)
+	return me.User.ID
+}
+
+func (f *matrixFixture) newToken(role string) int64 {
+	var tok struct {
+		ID int64 `json:"id"`
+	}
+	f.mustJSON(f.call("POST", "/api/v1/me/tokens", f.token(role), map[string]any{"name": "to revoke"}), 201, &tok)
+	return tok.ID
+}
+
+func (f *matrixFixture) currentPolicies() any {
+	var set map[string]any
+	f.mustJSON(f.call("GET", "/api/v1/policies", f.token("admin"), nil), 200, &set)
+	delete(set, "version")
+	return set
+}
+
+func TestPermissionMatrix(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		f := &matrixFixture{apiClient: newAPI(t, db)}
+		rows := matrix()
+		checkMatrixCoversRoutes(t, f.srv.echo, rows)
+		for _, row := range rows {
+			for i, role := range matrixRoles {
+				variants := []bool{true}
+				if row.other != nil && role != "anon" {
+					variants = append(variants, false)
+				}
+				for _, own := range variants {
+					expect := row.own[i]
+					variant := "own"
+					if !own {
+						expect, variant = row.other[i], "other's"
+					}
+					path := row.route
+					if row.target != nil {
+						path = row.target(f, role, own)
+					}
+					var body any
+					if row.body != nil {
+						body = row.body(f, role)
+					}
+					token := f.token(role)
+					if row.fresh && role != "anon" {
+						delete(f.tokens, role)
+						token = f.token(role)
+						delete(f.tokens, role)
+					}
+					r := f.call(row.method, path, token, body)
+					if r.status != expect {
+						t.Errorf("%s %s as %s (%s object): %d, want %d: %.200s", row.method, row.route, role, variant, r.status, expect, r.body)
+					}
+				}
+			}
+		}
+	})
+}
+
+func checkMatrixCoversRoutes(t *testing.T, e *echo.Echo, rows []matrixRow) {
+	t.Helper()
+	inTable := map[string]bool{}
+	for _, r := range rows {
+		inTable[r.method+" "+r.route] = true
+	}
+	var missing []string
+	for _, r := range e.Routes() {
+		if r.Method == echo.RouteNotFound || strings.HasPrefix(r.Path, "/static") {
+			continue
+		}
+		if !inTable[r.Method+" "+r.Path] {
+			missing = append(missing, r.Method+" "+r.Path)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Fatalf("routes missing from the permission matrix: %v", missing)
+	}
+}
