@@ -38,3 +38,16 @@ func TestDateScan(t *testing.T) {
 		t.Errorf("AddDays: %v", d.AddDays(184))
 	}
 }
+
+func TestFold(t *testing.T) {
+	for in, want := range map[string]string{
+		"Ủy ban nhân dân": "uy ban nhan dan",
+		"ĐẶNG THỊ HOA":    "dang thi hoa",
+		"Đường 30/4":      "duong 30/4",
+		"CT-NK-001":       "ct-nk-001",
+	} {
+		if got := Fold(in); got != want {
+			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -5,6 +5,10 @@ package auth
 import (
 	"strings"
 	"time"
+
+	"gorm.io/gorm"
+
+	"infrashare"
 )
 
 // Organisation kinds.
@@ -34,8 +38,16 @@ type Organization struct {
 	ContactName  string
 	ContactEmail string
 	ContactPhone string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// SearchKey is the folded code and name, for search on both databases.
+	SearchKey string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// BeforeSave keeps the search key in step with the code and name.
+func (o *Organization) BeforeSave(*gorm.DB) error {
+	o.SearchKey = infrashare.Fold(o.Code + " " + o.Name)
+	return nil
 }
 
 // Jurisdiction links an authority to the administrative units it decides for.
@@ -58,8 +70,16 @@ type User struct {
 	Roles     string
 	Disabled  bool
 	Demo      bool
+	// SearchKey is the folded e-mail and name, for search on both databases.
+	SearchKey string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// BeforeSave keeps the search key in step with the e-mail and name.
+func (u *User) BeforeSave(*gorm.DB) error {
+	u.SearchKey = infrashare.Fold(u.Email + " " + u.Name)
+	return nil
 }
 
 // RoleList splits Roles.

@@ -146,8 +146,7 @@ func (s *Service) ListOrgs(ctx context.Context, actor Actor, f OrgFilter) ([]Org
 		q = q.Where("kind = ?", f.Kind)
 	}
 	if f.Q != "" {
-		like := "%" + escapeLike(strings.ToLower(f.Q)) + "%"
-		q = q.Where("(LOWER(code) LIKE ? ESCAPE '\\' OR LOWER(name) LIKE ? ESCAPE '\\')", like, like)
+		q = q.Where("search_key LIKE ? ESCAPE '\\'", "%"+escapeLike(infrashare.Fold(f.Q))+"%")
 	}
 	if f.Cursor != "" {
 		id, err := DecodeCursor(f.Cursor)

@@ -99,19 +99,13 @@ func (s *Service) ActorForSession(ctx context.Context, userID int64, authAt time
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Microsecond) }
 
-// int64Setting reads a numeric setting in force now, or def.
+// int64Setting reads a numeric setting in force today, or def.
 func (s *Service) int64Setting(ctx context.Context, key string, def int64) int64 {
-	var v string
-	err := s.db.Conn(ctx).Table("settings").Where("key = ? AND valid_from <= ?", key, infrashare.DateOf(s.now()).String()).
-		Order("valid_from DESC").Limit(1).Pluck("value", &v).Error
-	if err != nil || v == "" {
+	v := def
+	if err := NewSettings(s.db, s.clock).Get(ctx, key, &v); err != nil {
 		return def
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return def
-	}
-	return n
+	return v
 }
 
 // SessionTimeouts are the idle and absolute session lifetimes from settings.

@@ -210,6 +210,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, id int64, p UserP
 		endSignIns := false
 		if p.Name != nil {
 			updates["name"] = strings.TrimSpace(*p.Name)
+			updates["search_key"] = infrashare.Fold(u.Email + " " + strings.TrimSpace(*p.Name))
 		}
 		if p.Roles != nil {
 			roles := normaliseRoles(*p.Roles)
@@ -298,8 +299,7 @@ func (s *Service) ListUsers(ctx context.Context, actor Actor, f UserFilter) ([]U
 		q = q.Where("(',' || roles || ',') LIKE ?", "%,"+f.Role+",%")
 	}
 	if f.Q != "" {
-		like := "%" + escapeLike(strings.ToLower(f.Q)) + "%"
-		q = q.Where("(LOWER(email) LIKE ? ESCAPE '\\' OR LOWER(name) LIKE ? ESCAPE '\\')", like, like)
+		q = q.Where("search_key LIKE ? ESCAPE '\\'", "%"+escapeLike(infrashare.Fold(f.Q))+"%")
 	}
 	if f.Cursor != "" {
 		id, err := DecodeCursor(f.Cursor)

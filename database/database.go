@@ -305,3 +305,16 @@ func (db *DB) WithAdvisoryLock(ctx context.Context, key int64, fn func() error) 
 
 // URL is the INFRASHARE_DATABASE_URL the handle was opened with.
 func (db *DB) URL() string { return db.url }
+
+// NextCounter takes the next value of a named counter in ctx's transaction
+// (request and permit numbers): one upsert, never MAX + 1, so that
+// concurrent writers on any number of replicas never get the same number.
+func (db *DB) NextCounter(ctx context.Context, name string) (int64, error) {
+	var v int64
+	err := db.Conn(ctx).Raw(`INSERT INTO counters (name, value) VALUES (?, 1)
+		ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value`, name).Scan(&v).Error
+	if err != nil {
+		return 0, fmt.Errorf("counter %s: %w", name, err)
+	}
+	return v, nil
+}

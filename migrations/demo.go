@@ -63,12 +63,22 @@ const demoSeedName = "demo"
 // real users.
 var ErrNotDemoDatabase = errors.New("the database already has users that are not demo accounts; demo data goes only into a new database")
 
-// SeedDemo writes the demo organisations and accounts once, with password
-// as every demo account's password. It reports whether it seeded now; a
-// database already seeded is left as it is. Two replicas seeding at once
+// SeedDemo writes the demo once: organisations and accounts (with password
+// as every demo account's password), then the register. It reports whether
+// it seeded anything now; what a database already has is left as it is. Two replicas seeding at once
 // seed once: the advisory lock orders them and the marker row stops the
 // second.
 func SeedDemo(ctx context.Context, db *database.DB, password string) (bool, error) {
+	return seedDemo(ctx, db, password, true)
+}
+
+// SeedDemoAccounts writes only the demo organisations and accounts: tests
+// that build their own register start from it.
+func SeedDemoAccounts(ctx context.Context, db *database.DB, password string) (bool, error) {
+	return seedDemo(ctx, db, password, false)
+}
+
+func seedDemo(ctx context.Context, db *database.DB, password string, register bool) (bool, error) {
 	hash, err := auth.HashPassword(password)
 	if err != nil {
 		return false, fmt.Errorf("demo password: %w", err)
@@ -77,27 +87,56 @@ func SeedDemo(ctx context.Context, db *database.DB, password string) (bool, erro
 	err = db.WithAdvisoryLock(ctx, seedLockKey, func() error {
 		return db.Tx(ctx, func(ctx context.Context) error {
 			tx := db.Conn(ctx)
-			var n int64
-			if err := tx.Table("seed_runs").Where("name = ?", demoSeedName).Count(&n).Error; err != nil {
+			done, err := seedRuns(tx)
+			if err != nil {
 				return err
 			}
-			if n > 0 {
-				return nil
+			if !done[demoSeedName] {
+				var n int64
+				if err := tx.Model(&auth.User{}).Where("demo = ?", false).Count(&n).Error; err != nil {
+					return err
+				}
+				if n > 0 {
+					return ErrNotDemoDatabase
+				}
+				if err := seedDemoIdentities(tx, hash); err != nil {
+					return err
+				}
+				if err := markSeeded(tx, demoSeedName); err != nil {
+					return err
+				}
+				seeded = true
 			}
-			if err := tx.Model(&auth.User{}).Where("demo = ?", false).Count(&n).Error; err != nil {
-				return err
+			// Later parts of the demo arrive in databases seeded before them.
+			if register && !done[demoRegisterSeedName] {
+				if err := seedDemoRegister(ctx, db); err != nil {
+					return err
+				}
+				if err := markSeeded(tx, demoRegisterSeedName); err != nil {
+					return err
+				}
+				seeded = true
 			}
-			if n > 0 {
-				return ErrNotDemoDatabase
-			}
-			if err := seedDemoIdentities(tx, hash); err != nil {
-				return err
-			}
-			seeded = true
-			return tx.Table("seed_runs").Create(map[string]any{"name": demoSeedName, "at": time.Now().UTC().Truncate(time.Microsecond)}).Error
+			return nil
 		})
 	})
 	return seeded, err
+}
+
+func seedRuns(tx *gorm.DB) (map[string]bool, error) {
+	var names []string
+	if err := tx.Table("seed_runs").Pluck("name", &names).Error; err != nil {
+		return nil, err
+	}
+	done := map[string]bool{}
+	for _, n := range names {
+		done[n] = true
+	}
+	return done, nil
+}
+
+func markSeeded(tx *gorm.DB, name string) error {
+	return tx.Table("seed_runs").Create(map[string]any{"name": name, "at": time.Now().UTC().Truncate(time.Microsecond)}).Error
 }
 
 func seedDemoIdentities(tx *gorm.DB, hash string) error {

@@ -43,7 +43,7 @@ func TestSeedDemoOnceEvenWhenConcurrent(t *testing.T) {
 		var orgs, users int64
 		db.Root().Model(&auth.Organization{}).Count(&orgs)
 		db.Root().Model(&auth.User{}).Count(&users)
-		if orgs != 7 || users != int64(len(migrations.DemoAccounts())) {
+		if orgs != 9 || users != int64(len(migrations.DemoAccounts())) {
 			t.Fatalf("%d organisations, %d users", orgs, users)
 		}
 		var u auth.User
@@ -79,6 +79,48 @@ func TestSeedDemoRefusesADatabaseWithRealUsers(t *testing.T) {
 		db.Root().Model(&auth.Organization{}).Count(&n)
 		if n != 1 {
 			t.Fatalf("%d organisations after a refused seed, want 1", n)
+		}
+	})
+}
+
+// The demo register is believable: masts in every district, ducts along
+// central streets, owners' own use and the 2020 tenancies, and no asset
+// over its capacity.
+func TestDemoRegister(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		if _, err := migrations.SeedDemo(dbtest.Context(t), db, "demo-password-1"); err != nil {
+			t.Fatal(err)
+		}
+		var perDistrict []struct {
+			UnitCode string
+			N        int64
+		}
+		db.Root().Table("assets").Select("unit_code, count(*) AS n").Where("kind IN ('tower','pole')").Group("unit_code").Scan(&perDistrict)
+		if len(perDistrict) != 9 {
+			t.Fatalf("masts in %d districts, want all 9: %+v", len(perDistrict), perDistrict)
+		}
+		var masts, ducts, manholes, tenancies, own, over int64
+		db.Root().Table("assets").Where("kind IN ('tower','pole')").Count(&masts)
+		db.Root().Table("assets").Where("kind = 'duct'").Count(&ducts)
+		db.Root().Table("assets").Where("kind = 'manhole'").Count(&manholes)
+		db.Root().Table("allocations").Where("purpose = 'existing' AND status = 'active'").Count(&tenancies)
+		db.Root().Table("allocations").Where("purpose = 'owner'").Count(&own)
+		db.Root().Table("assets").Where("reserved_units + active_units > capacity_total").Count(&over)
+		if masts < 300 || ducts < 20 || manholes <= ducts || tenancies < 50 || own < 150 || over != 0 {
+			t.Fatalf("masts %d, ducts %d, manholes %d, tenancies %d, own use %d, over capacity %d", masts, ducts, manholes, tenancies, own, over)
+		}
+		// The allocations add up to the counters on every asset.
+		var mismatched int64
+		db.Root().Raw(`SELECT count(*) FROM assets a WHERE a.active_units <> (SELECT coalesce(sum(units),0) FROM allocations l WHERE l.asset_id = a.id AND l.status = 'active')`).Scan(&mismatched)
+		if mismatched != 0 {
+			t.Fatalf("%d assets whose counters differ from their allocations", mismatched)
+		}
+		// Seeding again adds nothing.
+		again, err := migrations.SeedDemo(dbtest.Context(t), db, "demo-password-1")
+		var after int64
+		db.Root().Table("assets").Count(&after)
+		if err != nil || again || after != masts+ducts+manholes {
+			t.Fatalf("second seed: %v %v, %d assets", again, err, after)
 		}
 	})
 }

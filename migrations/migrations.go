@@ -34,6 +34,8 @@ func all() []*gormigrate.Migration {
 	return []*gormigrate.Migration{
 		m0001Foundation(),
 		m0002Identity(),
+		m0003Register(),
+		m0004Colocation(),
 	}
 }
 

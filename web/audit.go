@@ -59,5 +59,5 @@ func parseInstantOrDate(v string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, vietnam).UTC(), nil
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, auth.Vietnam).UTC(), nil
 }

@@ -26,6 +26,7 @@ var demoLogins = map[string]string{
 	"officer2":  "officer.cairang@demo.infrashare.vn",
 	"operator":  "ops@vnpt.demo.infrashare.vn",
 	"operator2": "ops@viettel.demo.infrashare.vn",
+	"operator3": "ops@mobifone.demo.infrashare.vn",
 }
 
 // apiClient drives the real Echo server over HTTP semantics (httptest) on
@@ -41,7 +42,7 @@ type apiClient struct {
 func newAPI(t *testing.T, db *database.DB) *apiClient {
 	t.Helper()
 	ctx := dbtest.Context(t)
-	if _, err := migrations.SeedDemo(ctx, db, demoPassword); err != nil {
+	if _, err := migrations.SeedDemoAccounts(ctx, db, demoPassword); err != nil {
 		t.Fatal(err)
 	}
 	logs := &bytes.Buffer{}

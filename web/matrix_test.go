@@ -37,8 +37,9 @@ type matrixRow struct {
 	// target makes the concrete path for a role and variant (own object or
 	// another organisation's); nil means the route itself.
 	target func(f *matrixFixture, role string, own bool) string
-	// body makes a valid request body for a role; nil sends none.
-	body func(f *matrixFixture, role string) any
+	// body makes a valid request body for a role and the concrete path;
+	// nil sends none.
+	body func(f *matrixFixture, role, path string) any
 	own  want
 	// other is the expectation on another organisation's object; nil when
 	// the route has no object.
@@ -57,7 +58,7 @@ func matrix() []matrixRow {
 		{method: "GET", route: "/api/openapi.json", own: everyone},
 
 		{method: "POST", route: "/api/v1/auth/login", own: want{401, 200, 200, 200, 200},
-			body: func(f *matrixFixture, role string) any {
+			body: func(f *matrixFixture, role, _ string) any {
 				if role == "anon" {
 					return map[string]string{"email": "nobody@example.vn", "password": "wrong-password"}
 				}
@@ -67,7 +68,7 @@ func matrix() []matrixRow {
 		{method: "GET", route: "/api/v1/me", own: signedIn},
 		{method: "GET", route: "/api/v1/me/tokens", own: signedIn},
 		{method: "POST", route: "/api/v1/me/tokens", own: want{401, 201, 201, 201, 201},
-			body: func(*matrixFixture, string) any { return map[string]any{"name": "matrix"} }},
+			body: func(*matrixFixture, string, string) any { return map[string]any{"name": "matrix"} }},
 		{method: "DELETE", route: "/api/v1/me/tokens/:id", own: want{401, 204, 204, 204, 204}, other: ptr(want{401, 404, 404, 404, 404}),
 			target: func(f *matrixFixture, role string, own bool) string {
 				owner := role
@@ -82,25 +83,156 @@ func matrix() []matrixRow {
 
 		{method: "GET", route: "/api/v1/organizations", own: adminOnly},
 		{method: "POST", route: "/api/v1/organizations", own: adminWrite,
-			body: func(f *matrixFixture, _ string) any {
+			body: func(f *matrixFixture, _, _ string) any {
 				return map[string]any{"code": f.unique("ORG"), "name": "Công ty thử", "kind": "operator"}
 			}},
 		{method: "GET", route: "/api/v1/users", own: adminOnly},
 		{method: "POST", route: "/api/v1/users", own: adminWrite,
-			body: func(f *matrixFixture, _ string) any {
+			body: func(f *matrixFixture, _, _ string) any {
 				return map[string]any{"email": strings.ToLower(f.unique("user")) + "@vnpt.example.vn", "organization": "VNPT",
 					"roles": []string{"operator"}, "password": "matrix-password-1"}
 			}},
 		{method: "GET", route: "/api/v1/users/:id", own: adminOnly, other: ptr(adminOnly), target: userTarget},
 		{method: "PATCH", route: "/api/v1/users/:id", own: adminOnly, other: ptr(adminOnly), target: userTarget,
-			body: func(*matrixFixture, string) any { return map[string]any{"name": "Đã đổi tên"} }},
+			body: func(*matrixFixture, string, string) any { return map[string]any{"name": "Đã đổi tên"} }},
 		{method: "GET", route: "/api/v1/policies", own: adminOnly},
 		{method: "PUT", route: "/api/v1/policies", own: adminOnly,
-			body: func(f *matrixFixture, _ string) any { return f.currentPolicies() }},
+			body: func(f *matrixFixture, _, _ string) any { return f.currentPolicies() }},
 
 		{method: "GET", route: "/api/v1/audit-events", own: auditors},
 		{method: "GET", route: "/api/v1/audit-events/verify", own: auditors},
+
+		{method: "GET", route: "/api/v1/admin-units", own: signedIn},
+		{method: "POST", route: "/api/v1/admin-units", own: adminWrite,
+			body: func(f *matrixFixture, _, _ string) any { return f.newUnitBody() }},
+		{method: "POST", route: "/api/v1/admin-units/import", own: adminOnly,
+			body: func(*matrixFixture, string, string) any {
+				return map[string]any{"type": "FeatureCollection", "features": []any{map[string]any{
+					"type": "Feature", "properties": map[string]any{"code": "916"},
+					"geometry": map[string]any{"type": "Polygon",
+						"coordinates": [][][2]float64{{{105.74, 10.00}, {105.80, 10.00}, {105.80, 10.06}, {105.74, 10.06}, {105.74, 10.00}}}},
+				}}}
+			}},
+		{method: "POST", route: "/api/v1/admin-units/:code/retire", own: adminOnly,
+			// A fresh unit each time, so that the admin's retirement succeeds.
+			target: func(f *matrixFixture, _ string, _ bool) string {
+				var u struct {
+					Code string `json:"code"`
+				}
+				f.mustJSON(f.call("POST", "/api/v1/admin-units", f.token("admin"), f.newUnitBody()), 201, &u)
+				return "/api/v1/admin-units/" + u.Code + "/retire"
+			},
+			body: func(*matrixFixture, string, string) any { return map[string]string{"on": "2025-07-01"} }},
+
+		{method: "GET", route: "/api/v1/assets", own: signedIn},
+		{method: "POST", route: "/api/v1/assets", own: operatorWrite,
+			body: func(f *matrixFixture, _, _ string) any { return towerBody(f.unique("T")) }},
+		{method: "GET", route: "/api/v1/assets/nearby", own: signedIn,
+			target: func(*matrixFixture, string, bool) string {
+				return "/api/v1/assets/nearby?lat=10.03&lon=105.78&radius_m=500"
+			}},
+		{method: "GET", route: "/api/v1/assets/:id", own: signedIn, other: ptr(signedIn), target: assetTarget("")},
+		{method: "PATCH", route: "/api/v1/assets/:id", own: operatorOnly, other: ptr(nobody), target: assetTarget(""),
+			body: func(f *matrixFixture, _, path string) any {
+				return map[string]any{"version": f.version(path), "height_m": 40}
+			}},
+		{method: "DELETE", route: "/api/v1/assets/:id", own: want{401, 403, 403, 403, 204}, other: ptr(nobody), target: assetTarget("")},
+		{method: "GET", route: "/api/v1/assets/:id/allocations", own: signedIn, other: ptr(signedIn), target: assetTarget("/allocations")},
+		{method: "POST", route: "/api/v1/assets/:id/allocations", own: operatorWrite, other: ptr(nobody), target: assetTarget("/allocations"),
+			body: func(*matrixFixture, string, string) any { return map[string]any{"units": 1} }},
+		{method: "DELETE", route: "/api/v1/assets/:id/allocations/:allocation_id", own: operatorOnly, other: ptr(nobody),
+			target: func(f *matrixFixture, role string, own bool) string {
+				id, aid := f.allocated(ownerOf(role, own))
+				return fmt.Sprintf("/api/v1/assets/%d/allocations/%d", id, aid)
+			}},
+		{method: "GET", route: "/api/v1/assets/:id/history", own: want{401, 200, 200, 403, 200}, other: ptr(want{401, 200, 200, 403, 403}),
+			target: assetTarget("/history")},
+
+		{method: "GET", route: "/api/v1/colocation-requests", own: want{401, 200, 200, 403, 200}},
+		{method: "POST", route: "/api/v1/colocation-requests", own: operatorWrite,
+			body: func(f *matrixFixture, _, _ string) any { return requestBody(f.asset("operator2")) }},
+		{method: "GET", route: "/api/v1/colocation-requests/:id", own: want{401, 200, 200, 403, 200},
+			other: ptr(want{401, 200, 200, 403, 404}), target: requestTarget("")},
+		{method: "POST", route: "/api/v1/colocation-requests/:id/actions", own: want{401, 403, 403, 403, 200},
+			other: ptr(want{401, 403, 403, 403, 404}), target: requestTarget("/actions"),
+			body: func(*matrixFixture, string, string) any { return map[string]any{"action": "approve"} }},
+		{method: "POST", route: "/api/v1/colocation-requests/:id/comments", own: want{401, 403, 201, 403, 201},
+			other: ptr(want{401, 403, 201, 403, 404}), target: requestTarget("/comments"),
+			body: func(*matrixFixture, string, string) any { return map[string]any{"body": "Ý kiến"} }},
 	}
+}
+
+// requestBody asks for one slot on a tower for a BTS.
+func requestBody(assetID int64) map[string]any {
+	return map[string]any{"items": []map[string]any{{"asset_id": assetID, "units": 1}}, "purpose": "bts",
+		"technical": map[string]any{"antennas": []map[string]any{{"type": "RRU", "count": 1}}}}
+}
+
+// requestTarget is a request to VNPT (the operator's own organisation) from
+// Viettel, or one between Viettel and MobiFone.
+func requestTarget(suffix string) func(f *matrixFixture, role string, own bool) string {
+	return func(f *matrixFixture, _ string, own bool) string {
+		owner, requester := "operator", "operator2"
+		if !own {
+			owner, requester = "operator3", "operator2"
+		}
+		var r struct {
+			ID int64 `json:"id"`
+		}
+		f.mustJSON(f.call("POST", "/api/v1/colocation-requests", f.token(requester), requestBody(f.asset(owner))), 201, &r)
+		return fmt.Sprintf("/api/v1/colocation-requests/%d%s", r.ID, suffix)
+	}
+}
+
+var (
+	operatorWrite = want{401, 403, 403, 403, 201}
+	operatorOnly  = want{401, 403, 403, 403, 200}
+	nobody        = want{401, 403, 403, 403, 403}
+)
+
+// ownerOf: the operator's own organisation (VNPT) or another (Viettel); the
+// other roles own no assets and see VNPT's as "own".
+func ownerOf(role string, own bool) string {
+	if own {
+		return "operator"
+	}
+	return "operator2"
+}
+
+func towerBody(code string) map[string]any {
+	return map[string]any{"code": code, "kind": "tower", "lat": 10.03, "lon": 105.78, "unit_code": "916", "capacity": map[string]any{"total": 3}}
+}
+
+// assetTarget is a fresh tower of the owner, with a suffix path.
+func assetTarget(suffix string) func(f *matrixFixture, role string, own bool) string {
+	return func(f *matrixFixture, role string, own bool) string {
+		return fmt.Sprintf("/api/v1/assets/%d%s", f.asset(ownerOf(role, own)), suffix)
+	}
+}
+
+func (f *matrixFixture) asset(owner string) int64 {
+	var a struct {
+		ID int64 `json:"id"`
+	}
+	f.mustJSON(f.call("POST", "/api/v1/assets", f.token(owner), towerBody(f.unique("M"))), 201, &a)
+	return a.ID
+}
+
+func (f *matrixFixture) allocated(owner string) (int64, int64) {
+	id := f.asset(owner)
+	var al struct {
+		ID int64 `json:"id"`
+	}
+	f.mustJSON(f.call("POST", fmt.Sprintf("/api/v1/assets/%d/allocations", id), f.token(owner), map[string]any{"units": 1}), 201, &al)
+	return id, al.ID
+}
+
+func (f *matrixFixture) version(path string) int {
+	var a struct {
+		Version int `json:"version"`
+	}
+	f.mustJSON(f.call("GET", path, f.token("admin"), nil), 200, &a)
+	return a.Version
 }
 
 // userTarget is a user of the caller's own organisation, or of another.
@@ -176,7 +308,7 @@ func TestPermissionMatrix(t *testing.T) {
 					}
 					var body any
 					if row.body != nil {
-						body = row.body(f, role)
+						body = row.body(f, role, path)
 					}
 					token := f.token(role)
 					if row.fresh && role != "anon" {
@@ -213,4 +345,11 @@ func checkMatrixCoversRoutes(t *testing.T, e *echo.Echo, rows []matrixRow) {
 	if len(missing) > 0 {
 		t.Fatalf("routes missing from the permission matrix: %v", missing)
 	}
+}
+
+// newUnitBody is a new commune under Ninh Kiều with a fresh code.
+func (f *matrixFixture) newUnitBody() map[string]any {
+	f.n++
+	return map[string]any{"code": fmt.Sprintf("M%d", f.n), "name": "Phường thử", "level": "commune",
+		"parent_code": "916", "valid_from": "2020-01-01"}
 }

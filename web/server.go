@@ -23,6 +23,8 @@ import (
 	"infrashare"
 	"infrashare/auth"
 	"infrashare/database"
+	"infrashare/notify"
+	"infrashare/registry"
 )
 
 // Config is what the server needs from the environment.
@@ -42,18 +44,6 @@ type Config struct {
 	PolicyPoll time.Duration
 }
 
-// vietnam is where the users are: civil dates typed by people are read in
-// this zone.
-var vietnam = mustZone("Asia/Ho_Chi_Minh")
-
-func mustZone(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}
-
 // Server is the HTTP server with its dependencies.
 type Server struct {
 	cfg      Config
@@ -63,6 +53,10 @@ type Server struct {
 	metrics  *prometheus.Registry
 	openapi  []byte
 	auth     *auth.Service
+	settings *auth.Settings
+	units    *registry.Units
+	registry *registry.Service
+	notify   *notify.Service
 	policies *auth.Policies
 	store    *auth.SessionStore
 	sessions *scs.SessionManager
@@ -89,7 +83,11 @@ func New(ctx context.Context, cfg Config, db *database.DB, log *slog.Logger) (*S
 		return nil, err
 	}
 	s := &Server{cfg: cfg, db: db, log: log, echo: echo.New(), metrics: prometheus.NewRegistry(), openapi: spec,
-		auth: auth.NewService(db, cfg.Clock, audit), policies: policies, store: auth.NewSessionStore(db, cfg.Clock)}
+		auth: auth.NewService(db, cfg.Clock, audit), policies: policies, store: auth.NewSessionStore(db, cfg.Clock),
+		settings: auth.NewSettings(db, cfg.Clock), units: registry.NewUnits(db, cfg.Clock)}
+	s.notify = notify.New(db, cfg.Clock, s.settings, log)
+	s.registry = registry.NewService(db, cfg.Clock, audit, s.settings, s.units)
+	s.registry.SetNotifier(s.notify)
 	s.sessions = s.newSessionManager(ctx)
 	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -150,37 +148,46 @@ func (s *Server) routes() {
 	e.GET("/metrics", echoprometheus.NewHandlerWithConfig(echoprometheus.HandlerConfig{Gatherer: s.metrics}))
 	e.GET("/api/openapi.json", s.openAPI)
 
-	// Middleware goes on each route, not on a group: a group's middleware
-	// would also run for unknown paths and answer 401 where 404 is right.
-	session := echo.WrapMiddleware(s.sessions.LoadAndSave)
-	public := func(method, path string, h echo.HandlerFunc) {
-		e.Add(method, "/api/v1"+path, h, session)
-	}
-	private := func(method, path string, h echo.HandlerFunc) {
-		e.Add(method, "/api/v1"+path, h, session, s.signedIn)
-	}
+	s.public("POST", "/auth/login", s.login)
+	s.private("POST", "/auth/logout", s.logout)
+	s.private("GET", "/me", s.me)
+	s.private("GET", "/me/tokens", s.listTokens)
+	s.private("POST", "/me/tokens", s.createToken)
+	s.private("DELETE", "/me/tokens/:id", s.deleteToken)
 
-	public("POST", "/auth/login", s.login)
-	private("POST", "/auth/logout", s.logout)
-	private("GET", "/me", s.me)
-	private("GET", "/me/tokens", s.listTokens)
-	private("POST", "/me/tokens", s.createToken)
-	private("DELETE", "/me/tokens/:id", s.deleteToken)
+	s.private("GET", "/organizations", s.listOrgs)
+	s.private("POST", "/organizations", s.createOrg)
+	s.private("GET", "/users", s.listUsers)
+	s.private("POST", "/users", s.createUser)
+	s.private("GET", "/users/:id", s.getUser)
+	s.private("PATCH", "/users/:id", s.patchUser)
+	s.private("GET", "/policies", s.getPolicies)
+	s.private("PUT", "/policies", s.putPolicies)
 
-	private("GET", "/organizations", s.listOrgs)
-	private("POST", "/organizations", s.createOrg)
-	private("GET", "/users", s.listUsers)
-	private("POST", "/users", s.createUser)
-	private("GET", "/users/:id", s.getUser)
-	private("PATCH", "/users/:id", s.patchUser)
-	private("GET", "/policies", s.getPolicies)
-	private("PUT", "/policies", s.putPolicies)
+	s.private("GET", "/audit-events", s.listAuditEvents)
+	s.private("GET", "/audit-events/verify", s.verifyAudit)
 
-	private("GET", "/audit-events", s.listAuditEvents)
-	private("GET", "/audit-events/verify", s.verifyAudit)
+	s.unitRoutes()
+	s.assetRoutes()
+	s.transferRoutes()
+	s.colocationRoutes()
+	s.webhookRoutes()
 
 	// Unknown routes under /api answer a JSON 404 rather than a page.
 	e.RouteNotFound("/api/*", func(echo.Context) error { return echo.ErrNotFound })
+}
+
+// public adds an API route anyone may call. Middleware goes on each route,
+// not on a group: a group's middleware would also run for unknown paths and
+// answer 401 where 404 is right.
+func (s *Server) public(method, path string, h echo.HandlerFunc) {
+	s.echo.Add(method, "/api/v1"+path, h, echo.WrapMiddleware(s.sessions.LoadAndSave))
+}
+
+// private adds an API route for signed-in callers whose role the policy
+// allows.
+func (s *Server) private(method, path string, h echo.HandlerFunc) {
+	s.echo.Add(method, "/api/v1"+path, h, echo.WrapMiddleware(s.sessions.LoadAndSave), s.signedIn)
 }
 
 // Handler is the server as an http.Handler, for tests.
@@ -200,6 +207,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer stopBackground()
 	go s.policies.Watch(bg, s.cfg.PolicyPoll)
 	go s.cleanSessions(bg)
+	go s.notify.Run(bg)
+	go s.sweepDeadlines(bg)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -217,6 +226,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// sweepDeadlines marks overdue and expired requests every 30 s until ctx
+// ends. Every replica runs it; the register makes each change once.
+func (s *Server) sweepDeadlines(ctx context.Context) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.registry.SweepDeadlines(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("deadline sweep failed", "error", err.Error())
+			}
+		}
+	}
 }
 
 // ipExtractor believes X-Forwarded-For only from the trusted proxies.

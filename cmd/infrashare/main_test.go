@@ -240,8 +240,8 @@ func TestServeOnSQLiteWithDemo(t *testing.T) {
 	var orgs, users int64
 	db.Root().Table("organizations").Count(&orgs)
 	db.Root().Table("users").Count(&users)
-	if orgs != 7 || users != 7 {
-		t.Fatalf("%d organisations and %d users after two starts, want 7 and 7", orgs, users)
+	if orgs != 9 || users != 7 {
+		t.Fatalf("%d organisations and %d users after two starts, want 9 and 7", orgs, users)
 	}
 }
 
@@ -320,8 +320,8 @@ func TestTwoReplicasStartTogetherOnPostgres(t *testing.T) {
 		t.Fatalf("%d migration rows, want %d", n, len(migrations.IDs()))
 	}
 	db.Root().Table("organizations").Count(&n)
-	if n != 7 {
-		t.Fatalf("%d organisations, want 7", n)
+	if n != 9 {
+		t.Fatalf("%d organisations, want 9", n)
 	}
 	if a.stop(t) != 0 || b.stop(t) != 0 {
 		t.Fatal("a replica did not exit 0 on SIGTERM")

@@ -1,0 +1,10 @@
+package registry_test
+
+import (
+	"os"
+	"testing"
+
+	"infrashare/database/dbtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }

@@ -1,0 +1,267 @@
+package registry
+
+import (
+	"context"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/paulmach/orb"
+	"gorm.io/gorm"
+
+	"infrashare"
+	"infrashare/auth"
+)
+
+// AssetFilter selects assets (DESIGN §4 list filters).
+type AssetFilter struct {
+	Kinds    []string
+	Owner    string // organisation code or id
+	Unit     string
+	Statuses []string
+	BBox     *orb.Bound
+	MinFree  int
+	Q        string
+	Limit    int
+	Cursor   string
+}
+
+// ParseBBox reads "minLon,minLat,maxLon,maxLat".
+func ParseBBox(s string) (*orb.Bound, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) != 4 {
+		return nil, infrashare.Invalid("bbox", "must be minLon,minLat,maxLon,maxLat")
+	}
+	var v [4]float64
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, infrashare.Invalid("bbox", "must be four numbers: minLon,minLat,maxLon,maxLat")
+		}
+		v[i] = f
+	}
+	if v[0] > v[2] || v[1] > v[3] || v[1] < -90 || v[3] > 90 || v[0] < -180 || v[2] > 180 {
+		return nil, infrashare.Invalid("bbox", "must be minLon,minLat,maxLon,maxLat with min ≤ max, in degrees")
+	}
+	b := orb.Bound{Min: orb.Point{v[0], v[1]}, Max: orb.Point{v[2], v[3]}}
+	return &b, nil
+}
+
+func (f AssetFilter) check() error {
+	fields := infrashare.FieldErrors{}
+	for _, k := range f.Kinds {
+		if !pointKinds[k] && !lineKinds[k] {
+			fields.Add("kind", "must be one of: tower, pole, manhole, cabinet, duct, conduit, tunnel")
+		}
+	}
+	for _, st := range f.Statuses {
+		if !containsString(assetStatuses, st) {
+			fields.Add("status", "must be one of: "+strings.Join(assetStatuses, ", "))
+		}
+	}
+	if f.MinFree < 0 {
+		fields.Add("min_free", "must not be negative")
+	}
+	if len(f.Q) > 200 {
+		fields.Add("q", "must be at most 200 characters")
+	}
+	return fields.Err()
+}
+
+// scope applies the filter's conditions as actor may use them: a
+// restricted site of another organisation is found by its rounded position
+// and by its code, never by its exact position or address.
+func (s *Service) scope(ctx context.Context, actor auth.Actor, f AssetFilter) (*gorm.DB, error) {
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	q := s.db.Conn(ctx).Model(&Asset{})
+	if len(f.Kinds) > 0 {
+		q = q.Where("kind IN ?", f.Kinds)
+	}
+	if len(f.Statuses) > 0 {
+		q = q.Where("status IN ?", f.Statuses)
+	}
+	if f.Owner != "" {
+		id, err := strconv.ParseInt(f.Owner, 10, 64)
+		if err != nil {
+			o, ok, err := s.orgs.byCodeGet(ctx, strings.ToUpper(f.Owner))
+			if err != nil {
+				return nil, err
+			}
+			id = -1
+			if ok {
+				id = o.ID
+			}
+		}
+		q = q.Where("owner_id = ?", id)
+	}
+	if f.Unit != "" {
+		q = q.Where("unit_code = ?", f.Unit)
+	}
+	if f.MinFree > 0 {
+		q = q.Where("capacity_total - reserved_units - active_units >= ?", f.MinFree)
+	}
+	privileged := actor.SeesEverything()
+	if f.Q != "" {
+		like := "%" + escapeLike(infrashare.Fold(f.Q)) + "%"
+		if privileged {
+			q = q.Where("(search_code LIKE ? ESCAPE '\\' OR search_address LIKE ? ESCAPE '\\')", like, like)
+		} else {
+			q = q.Where("(search_code LIKE ? ESCAPE '\\' OR (search_address LIKE ? ESCAPE '\\' AND (restricted = false OR owner_id = ?)))", like, like, actor.OrgID)
+		}
+	}
+	if f.BBox != nil {
+		b := *f.BBox
+		pointIn := "(lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?)"
+		lineIn := "(lat IS NULL AND min_lat BETWEEN ? AND ? AND max_lat >= ? AND min_lon <= ? AND max_lon >= ?)"
+		lineArgs := []any{b.Min[1] - maxLineSpanDeg, b.Max[1], b.Min[1], b.Max[0], b.Min[0]}
+		if privileged {
+			q = q.Where("("+pointIn+" OR "+lineIn+")", append([]any{b.Min[1], b.Max[1], b.Min[0], b.Max[0]}, lineArgs...)...)
+		} else {
+			coarseIn := "(restricted = true AND owner_id <> ? AND coarse_lat BETWEEN ? AND ? AND coarse_lon BETWEEN ? AND ?)"
+			args := []any{b.Min[1], b.Max[1], b.Min[0], b.Max[0], actor.OrgID, actor.OrgID, b.Min[1], b.Max[1], b.Min[0], b.Max[0]}
+			q = q.Where("(("+pointIn+" AND (restricted = false OR owner_id = ?)) OR "+coarseIn+" OR "+lineIn+")", append(args, lineArgs...)...)
+		}
+	}
+	return q, nil
+}
+
+// escapeLike makes user text literal inside a LIKE pattern.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// List returns a page of assets in id order.
+func (s *Service) List(ctx context.Context, actor auth.Actor, f AssetFilter) ([]AssetView, string, error) {
+	q, err := s.scope(ctx, actor, f)
+	if err != nil {
+		return nil, "", err
+	}
+	if f.Cursor != "" {
+		after, err := auth.DecodeCursor(f.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		q = q.Where("id > ?", after)
+	}
+	limit := auth.ClampLimit(f.Limit)
+	var rows []Asset
+	if err := q.Order("id").Limit(limit + 1).Find(&rows).Error; err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = auth.EncodeCursor(rows[len(rows)-1].ID)
+	}
+	out := make([]AssetView, 0, len(rows))
+	for _, a := range rows {
+		v, err := s.view(ctx, actor, a)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, v)
+	}
+	return out, next, nil
+}
+
+// NearbyQuery is GET /api/v1/assets/nearby.
+type NearbyQuery struct {
+	Lat, Lon float64
+	RadiusM  float64
+	Kinds    []string
+	MinFree  int
+	Limit    int
+}
+
+// NearbyItem is an asset with its distance from the point asked about.
+type NearbyItem struct {
+	Asset     AssetView `json:"asset"`
+	DistanceM float64   `json:"distance_m"`
+}
+
+// Nearby finds assets within a radius, nearest first: for a line asset the
+// distance to its nearest point. A restricted site of another organisation
+// is placed, filtered and sorted by its rounded position, its distance
+// rounded to 100 m, so that repeated queries cannot locate it.
+func (s *Service) Nearby(ctx context.Context, actor auth.Actor, nq NearbyQuery) ([]NearbyItem, error) {
+	fields := infrashare.FieldErrors{}
+	if math.IsNaN(nq.Lat) || nq.Lat < -90 || nq.Lat > 90 {
+		fields.Add("lat", "must be a latitude in degrees")
+	}
+	if math.IsNaN(nq.Lon) || nq.Lon < -180 || nq.Lon > 180 {
+		fields.Add("lon", "must be a longitude in degrees")
+	}
+	if math.IsNaN(nq.RadiusM) || nq.RadiusM < 1 || nq.RadiusM > 50000 {
+		fields.Add("radius_m", "must be between 1 and 50000")
+	}
+	if err := fields.Err(); err != nil {
+		return nil, err
+	}
+	items, err := s.nearbyRows(ctx, actor, nq)
+	if err != nil {
+		return nil, err
+	}
+	limit := auth.ClampLimit(nq.Limit)
+	if len(items) > limit {
+		items = items[:limit]
+	}
+	out := make([]NearbyItem, 0, len(items))
+	for _, it := range items {
+		v, err := s.view(ctx, actor, it.asset)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, NearbyItem{Asset: v, DistanceM: it.distance})
+	}
+	return out, nil
+}
+
+type candidate struct {
+	asset    Asset
+	distance float64
+}
+
+// nearbyRows finds the candidates, measures and sorts them.
+func (s *Service) nearbyRows(ctx context.Context, actor auth.Actor, nq NearbyQuery) ([]candidate, error) {
+	box := searchBox(nq.Lat, nq.Lon, nq.RadiusM)
+	f := AssetFilter{Kinds: nq.Kinds, MinFree: nq.MinFree, BBox: &box}
+	q, err := s.scope(ctx, actor, f)
+	if err != nil {
+		return nil, err
+	}
+	var rows []Asset
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	origin := orb.Point{nq.Lon, nq.Lat}
+	out := make([]candidate, 0, len(rows))
+	for _, a := range rows {
+		var d float64
+		if p, ok := viewPoint(actor, a); ok {
+			d = distanceTo(origin, p)
+			if !exactFor(actor, a) {
+				d = math.Round(d/100) * 100
+			}
+		} else {
+			sh, err := lineOf(a)
+			if err != nil {
+				continue
+			}
+			d = distanceTo(origin, sh)
+		}
+		if d > nq.RadiusM {
+			continue
+		}
+		out = append(out, candidate{asset: a, distance: math.Round(d*10) / 10})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].distance != out[j].distance {
+			return out[i].distance < out[j].distance
+		}
+		return out[i].asset.ID < out[j].asset.ID
+	})
+	return out, nil
+}
