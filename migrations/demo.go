@@ -117,6 +117,15 @@ func seedDemo(ctx context.Context, db *database.DB, password string, register bo
 				}
 				seeded = true
 			}
+			if register && !done[demoColocationSeedName] {
+				if err := seedDemoColocation(ctx, db); err != nil {
+					return err
+				}
+				if err := markSeeded(tx, demoColocationSeedName); err != nil {
+					return err
+				}
+				seeded = true
+			}
 			return nil
 		})
 	})

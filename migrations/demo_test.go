@@ -2,6 +2,7 @@ package migrations_test
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -121,6 +122,26 @@ func TestDemoRegister(t *testing.T) {
 		db.Root().Table("assets").Count(&after)
 		if err != nil || again || after != masts+ducts+manholes {
 			t.Fatalf("second seed: %v %v, %d assets", again, err, after)
+		}
+	})
+}
+
+// The demo has co-location requests in every state.
+func TestDemoRequestsInEveryState(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		if _, err := migrations.SeedDemo(dbtest.Context(t), db, "demo-password-1"); err != nil {
+			t.Fatal(err)
+		}
+		var states []string
+		db.Root().Table("colocation_requests").Distinct("state").Order("state").Pluck("state", &states)
+		want := []string{"active", "agreed", "approved", "closed", "disputed", "expired", "info_requested", "overdue", "rejected", "submitted", "terminated", "withdrawn"}
+		if fmt.Sprint(states) != fmt.Sprint(want) {
+			t.Fatalf("states %v, want %v", states, want)
+		}
+		var over int64
+		db.Root().Table("assets").Where("reserved_units + active_units > capacity_total OR reserved_units < 0").Count(&over)
+		if over != 0 {
+			t.Fatalf("%d assets over capacity", over)
 		}
 	})
 }
