@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"gorm.io/gorm"
 
 	"infrashare"
 	"infrashare/database"
@@ -215,15 +218,33 @@ type VerifyResult struct {
 	Reason     string `json:"reason,omitempty"`
 }
 
-// Verify walks the whole chain in seq order and checks it against the head.
+// Verify walks the whole chain in seq order and checks it against the head,
+// inside one snapshot: appends committed while it reads must not look like
+// tampering.
 func (a *Audit) Verify(ctx context.Context, actor Actor) (VerifyResult, error) {
 	if !actor.SeesEverything() {
 		return VerifyResult{}, infrashare.Forbidden("only the department and admins verify the audit log")
 	}
+	if database.InTx(ctx) {
+		return a.verify(a.db.Conn(ctx))
+	}
+	var opts *sql.TxOptions
+	if a.db.IsPostgres() {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	var out VerifyResult
+	err := a.db.Root().WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		out, err = a.verify(tx)
+		return err
+	}, opts)
+	return out, err
+}
+
+func (a *Audit) verify(conn *gorm.DB) (VerifyResult, error) {
 	bad := func(seq, n int64, why string) (VerifyResult, error) {
 		return VerifyResult{OK: false, Events: n, FirstBadID: &seq, Reason: why}, nil
 	}
-	conn := a.db.Conn(ctx)
 	var head auditHead
 	if err := conn.Where("id = 1").First(&head).Error; err != nil {
 		return VerifyResult{}, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -60,12 +61,15 @@ func (s *Service) Login(ctx context.Context, email, password, clientIP string) (
 	if err := fields.Err(); err != nil {
 		return LoginResult{}, err
 	}
-	if err := s.checkRateLimit(ctx, email, clientIP); err != nil {
+	// Count and reserve this attempt atomically, before the password is
+	// checked, so that guesses sent at once cannot all slip under the limit.
+	reserved, err := s.reserveAttempt(ctx, email, clientIP)
+	if err != nil {
 		return LoginResult{}, err
 	}
 
 	var u userRow
-	err := s.db.Conn(ctx).Where("email = ?", email).First(&u).Error
+	err = s.db.Conn(ctx).Where("email = ?", email).First(&u).Error
 	found := err == nil
 	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 		return LoginResult{}, err
@@ -90,7 +94,9 @@ func (s *Service) Login(ctx context.Context, email, password, clientIP string) (
 	_, lifetime := s.SessionTimeouts(ctx)
 	var res LoginResult
 	err = s.db.Tx(ctx, func(ctx context.Context) error {
-		if err := s.db.Conn(ctx).Where("kind = ? AND key = ?", "account", email).Delete(&loginFailure{}).Error; err != nil {
+		// A success clears the account's failures and gives back the
+		// address's reserved attempt.
+		if err := s.db.Conn(ctx).Where("(kind = ? AND key = ?) OR id IN ?", "account", email, reserved).Delete(&loginFailure{}).Error; err != nil {
 			return err
 		}
 		tok, row, err := s.issueToken(ctx, u.ID, "login", "sign-in", now.Add(lifetime))
@@ -101,11 +107,47 @@ func (s *Service) Login(ctx context.Context, email, password, clientIP string) (
 		if err != nil {
 			return err
 		}
+		actor.TokenID = row.ID
 		res = LoginResult{Token: tok, User: view, ExpiresAt: row.ExpiresAt, Actor: actor, AuthAt: now}
 		return s.Audit.Record(ctx, actor, Change{Action: "auth.login", ObjectType: "user",
 			ObjectID: strconv.FormatInt(u.ID, 10), After: map[string]any{"ip": clientIP, "token_id": row.ID}})
 	})
 	return res, err
+}
+
+// reserveAttempt, in one transaction under a lock per account and per
+// address, checks the limits and records this attempt as a failure; a
+// success deletes the rows again. It returns the ids of the rows it wrote.
+func (s *Service) reserveAttempt(ctx context.Context, email, ip string) ([]int64, error) {
+	var ids []int64
+	err := s.db.Tx(ctx, func(ctx context.Context) error {
+		if s.db.IsPostgres() {
+			for _, key := range []string{"login:account:" + email, "login:address:" + ip} {
+				if strings.HasSuffix(key, ":") {
+					continue
+				}
+				if err := s.db.Conn(ctx).Exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", key).Error; err != nil {
+					return err
+				}
+			}
+		}
+		if err := s.checkRateLimit(ctx, email, ip); err != nil {
+			return err
+		}
+		now := s.now()
+		rows := []loginFailure{{Kind: "account", Key: email, At: now}}
+		if ip != "" {
+			rows = append(rows, loginFailure{Kind: "address", Key: ip, At: now})
+		}
+		if err := s.db.Conn(ctx).Create(&rows).Error; err != nil {
+			return err
+		}
+		for _, r := range rows {
+			ids = append(ids, r.ID)
+		}
+		return nil
+	})
+	return ids, err
 }
 
 func (s *Service) checkRateLimit(ctx context.Context, email, ip string) error {
@@ -141,14 +183,8 @@ func (s *Service) checkRateLimit(ctx context.Context, email, ip string) error {
 func (s *Service) recordFailure(ctx context.Context, email, ip string, u userRow, found bool) error {
 	now := s.now()
 	return s.db.Tx(ctx, func(ctx context.Context) error {
-		rows := []loginFailure{{Kind: "account", Key: email, At: now}}
-		if ip != "" {
-			rows = append(rows, loginFailure{Kind: "address", Key: ip, At: now})
-		}
-		if err := s.db.Conn(ctx).Create(&rows).Error; err != nil {
-			return err
-		}
-		// Forget failures older than the window while here.
+		// The failure rows were reserved before the password was checked;
+		// forget failures older than the window while here.
 		if err := s.db.Conn(ctx).Where("at < ?", now.Add(-failureWindow)).Delete(&loginFailure{}).Error; err != nil {
 			return err
 		}

@@ -67,9 +67,9 @@ type User struct {
 	Name         string
 	PasswordHash string
 	// Roles is stored as a comma-separated list, such as "operator".
-	Roles     string
-	Disabled  bool
-	Demo      bool
+	Roles    string
+	Disabled bool
+	Demo     bool
 	// SearchKey is the folded e-mail and name, for search on both databases.
 	SearchKey string
 	CreatedAt time.Time

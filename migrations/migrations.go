@@ -36,6 +36,7 @@ func all() []*gormigrate.Migration {
 		m0002Identity(),
 		m0003Register(),
 		m0004Colocation(),
+		m0005Permits(),
 	}
 }
 

