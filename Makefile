@@ -8,7 +8,7 @@ LDFLAGS      := -s -w -X main.version=$(VERSION)
 
 # Packages whose tests race goroutines against each other: they run under
 # the race detector wherever cgo and a C compiler are present.
-RACE_PKGS := infrashare/database infrashare/migrations
+RACE_PKGS := infrashare/database infrashare/migrations infrashare/auth infrashare/registry infrashare/notify
 CAN_RACE  := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo yes)
 
 # make run: the demo on the embedded SQLite database, unless told otherwise.

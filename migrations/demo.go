@@ -117,6 +117,15 @@ func seedDemo(ctx context.Context, db *database.DB, password string, register bo
 				}
 				seeded = true
 			}
+			if register && !done[demoPermitsSeedName] {
+				if err := seedDemoPermits(ctx, db); err != nil {
+					return err
+				}
+				if err := markSeeded(tx, demoPermitsSeedName); err != nil {
+					return err
+				}
+				seeded = true
+			}
 			if register && !done[demoColocationSeedName] {
 				if err := seedDemoColocation(ctx, db); err != nil {
 					return err

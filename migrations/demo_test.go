@@ -145,3 +145,41 @@ func TestDemoRequestsInEveryState(t *testing.T) {
 		}
 	})
 }
+
+// The demo's BTS records span 2023–2026 in every district, with 2025
+// ratios on both sides of the 40 % target, and permits in every state.
+func TestDemoBTSAndPermits(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		if _, err := migrations.SeedDemo(dbtest.Context(t), db, "demo-password-1"); err != nil {
+			t.Fatal(err)
+		}
+		var rows []struct {
+			UnitCode string
+			Shared   int
+			Total    int
+		}
+		db.Root().Table("bts_deployments").Select("unit_code, sum(CASE WHEN classification = 'shared' THEN 1 ELSE 0 END) AS shared, count(*) AS total").
+			Where("on_air_on >= '2025-01-01' AND on_air_on <= '2025-12-31'").Group("unit_code").Scan(&rows)
+		above, below := 0, 0
+		for _, r := range rows {
+			if float64(r.Shared)/float64(r.Total) >= 0.40 {
+				above++
+			} else {
+				below++
+			}
+		}
+		if len(rows) != 9 || above == 0 || below == 0 {
+			t.Fatalf("2025 by district %+v: %d above 40 %%, %d below", rows, above, below)
+		}
+		var years []string
+		db.Root().Table("bts_deployments").Select("DISTINCT substr(CAST(on_air_on AS TEXT), 1, 4) AS y").Order("y").Pluck("y", &years)
+		if fmt.Sprint(years) != "[2023 2024 2025 2026]" {
+			t.Fatalf("years %v", years)
+		}
+		var states []string
+		db.Root().Table("permits").Distinct("state").Order("state").Pluck("state", &states)
+		if fmt.Sprint(states) != "[approved exempt rejected returned submitted withdrawn]" {
+			t.Fatalf("permit states %v", states)
+		}
+	})
+}

@@ -614,3 +614,21 @@ func (s *Service) Delete(ctx context.Context, actor auth.Actor, id int64) error 
 			ObjectID: strconv.FormatInt(id, 10), Before: auditAsset(cur)})
 	})
 }
+
+// ResolveUnit is the unit of a record made on day at (lat, lon): from the
+// loaded boundaries, else the given code (which must be valid that day).
+func (s *Service) ResolveUnit(ctx context.Context, lat, lon float64, given string, day infrashare.Date) (string, error) {
+	return s.resolveUnit(ctx, orb.Point{lon, lat}, strings.TrimSpace(given), day)
+}
+
+// ServiceArea is the box every position must lie in.
+func (s *Service) ServiceArea(ctx context.Context) (ServiceArea, error) {
+	r, err := s.rules(ctx)
+	return r.area, err
+}
+
+// Classes are the tower and pole classes of the settings.
+func (s *Service) Classes(ctx context.Context) ([]string, error) {
+	r, err := s.rules(ctx)
+	return r.classes, err
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -136,3 +137,6 @@ func actor(c echo.Context) auth.Actor {
 	a, _ := auth.ActorFrom(c.Request().Context())
 	return a
 }
+
+// urlPathEscape escapes a file name for a Content-Disposition filename*.
+func urlPathEscape(s string) string { return url.PathEscape(s) }

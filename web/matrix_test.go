@@ -46,6 +46,8 @@ type matrixRow struct {
 	other *want
 	// fresh signs in anew for this row (it ends the token it uses).
 	fresh bool
+	// contentType overrides application/json for the body.
+	contentType string
 }
 
 func ptr(w want) *want { return &w }
@@ -169,6 +171,141 @@ func matrix() []matrixRow {
 		{method: "POST", route: "/api/v1/colocation-requests/:id/comments", own: want{401, 403, 201, 403, 201},
 			other: ptr(want{401, 403, 201, 403, 404}), target: requestTarget("/comments"),
 			body: func(*matrixFixture, string, string) any { return map[string]any{"body": "Ý kiến"} }},
+
+		// Reference data (issue 6 point 8): every signed-in role reads
+		// targets and holidays; auditors and admins read settings; admins write.
+		{method: "GET", route: "/api/v1/targets", own: signedIn},
+		{method: "PUT", route: "/api/v1/targets", own: adminOnly,
+			body: func(*matrixFixture, string, string) any {
+				return map[string]any{"targets": []map[string]any{
+					{"plan": "216/KH-UBND", "metric": "bts_sharing_ratio", "unit_code": "916", "year": 2025, "value": 0.4}}}
+			}},
+		{method: "GET", route: "/api/v1/holidays", own: signedIn},
+		{method: "PUT", route: "/api/v1/holidays", own: adminOnly,
+			body: func(*matrixFixture, string, string) any {
+				return map[string]any{"year": 2030, "holidays": []map[string]any{{"day": "2030-01-01", "name": "Tết Dương lịch"}}}
+			}},
+		{method: "GET", route: "/api/v1/settings", own: auditors},
+		{method: "PUT", route: "/api/v1/settings", own: adminOnly,
+			body: func(*matrixFixture, string, string) any {
+				return map[string]any{"settings": []map[string]any{{"key": "colocation.reply_days", "value": 15}}}
+			}},
+
+		// Undergrounding (issue 6 point 6): every signed-in role reads;
+		// admins and the department write. No object belongs to an
+		// organisation, so there is no other's variant.
+		{method: "GET", route: "/api/v1/street-segments", own: signedIn},
+		{method: "POST", route: "/api/v1/street-segments", own: undergroundWrite,
+			body: func(*matrixFixture, string, string) any { return undergroundBody("street-segments") }},
+		// The harness sends application/json: an import that passes the
+		// role check answers 415 (text/csv only); the refusals are 403.
+		{method: "POST", route: "/api/v1/street-segments/import", own: want{401, 200, 200, 403, 403}, contentType: "text/csv",
+			body: func(*matrixFixture, string, string) any {
+				return "street_name,unit_code,length_m\nĐường 30/4,916,120\n"
+			}},
+		{method: "GET", route: "/api/v1/street-segments/:id", own: signedIn, target: undergroundTarget("street-segments")},
+		{method: "PATCH", route: "/api/v1/street-segments/:id", own: auditors, target: undergroundTarget("street-segments"),
+			body: func(*matrixFixture, string, string) any { return map[string]any{"length_m": 150} }},
+		{method: "DELETE", route: "/api/v1/street-segments/:id", own: want{401, 204, 204, 403, 403}, target: undergroundTarget("street-segments")},
+		{method: "GET", route: "/api/v1/residential-areas", own: signedIn},
+		{method: "POST", route: "/api/v1/residential-areas", own: undergroundWrite,
+			body: func(*matrixFixture, string, string) any { return undergroundBody("residential-areas") }},
+		{method: "POST", route: "/api/v1/residential-areas/import", own: want{401, 200, 200, 403, 403}, contentType: "text/csv",
+			body: func(*matrixFixture, string, string) any { return "name,unit_code,kind\nKDC Hồng Loan,919,new\n" }},
+		{method: "GET", route: "/api/v1/residential-areas/:id", own: signedIn, target: undergroundTarget("residential-areas")},
+		{method: "PATCH", route: "/api/v1/residential-areas/:id", own: auditors, target: undergroundTarget("residential-areas"),
+			body: func(*matrixFixture, string, string) any { return map[string]any{"shared_underground": true} }},
+		{method: "DELETE", route: "/api/v1/residential-areas/:id", own: want{401, 204, 204, 403, 403}, target: undergroundTarget("residential-areas")},
+		{method: "GET", route: "/api/v1/reports/undergrounding", own: auditors},
+
+		{method: "GET", route: "/api/v1/permits", own: signedIn},
+		{method: "POST", route: "/api/v1/permits", own: operatorWrite,
+			body: func(f *matrixFixture, _, _ string) any { return permitBody("916", f.spot()) }},
+		{method: "POST", route: "/api/v1/permits/check", own: operatorOnly,
+			body: func(f *matrixFixture, _, _ string) any {
+				return map[string]any{"structure_kind": "tower", "height_m": 30, "location": map[string]float64{"lat": 10.03, "lon": 105.78}, "unit_code": "916"}
+			}},
+		{method: "GET", route: "/api/v1/permits/:id", own: signedIn, other: ptr(want{401, 200, 200, 404, 404}), target: permitTarget("")},
+		{method: "POST", route: "/api/v1/permits/:id/actions", own: want{401, 403, 403, 200, 200}, other: ptr(want{401, 403, 403, 404, 404}),
+			target: permitTarget("/actions"),
+			body: func(_ *matrixFixture, role, _ string) any {
+				if role == "operator" {
+					return map[string]any{"action": "withdraw"}
+				}
+				return map[string]any{"action": "approve"}
+			}},
+		{method: "POST", route: "/api/v1/permits/:id/attachments", own: want{401, 403, 403, 403, 201}, other: ptr(want{401, 403, 403, 403, 404}),
+			target: permitTarget("/attachments"),
+			body: func(*matrixFixture, string, string) any {
+				return []byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+			}},
+		{method: "GET", route: "/api/v1/permits/:id/attachments/:attachment_id", own: signedIn, other: ptr(want{401, 200, 200, 404, 404}),
+			target: func(f *matrixFixture, role string, own bool) string {
+				path := permitTarget("")(f, role, own)
+				applicant := "operator"
+				if !own {
+					applicant = "operator2"
+				}
+				var a struct {
+					ID int64 `json:"id"`
+				}
+				f.mustJSON(f.call("POST", path+"/attachments", f.token(applicant), []byte("%PDF-1.4 test")), 201, &a)
+				return fmt.Sprintf("%s/attachments/%d", path, a.ID)
+			}},
+		{method: "GET", route: "/api/v1/bts", own: signedIn},
+		{method: "POST", route: "/api/v1/bts", own: operatorWrite,
+			body: func(f *matrixFixture, _, _ string) any { return btsBody(f.unique("BTS"), f.asset("operator")) }},
+		{method: "GET", route: "/api/v1/bts/:id", own: signedIn, other: ptr(want{401, 200, 200, 200, 404}), target: btsTarget("")},
+		{method: "POST", route: "/api/v1/bts/:id/reclassify", own: want{401, 403, 200, 403, 403}, other: ptr(want{401, 403, 200, 403, 403}),
+			target: btsTarget("/reclassify"),
+			body: func(*matrixFixture, string, string) any {
+				return map[string]any{"classification": "new_structure", "reason": "Cột mới dựng cho trạm này"}
+			}},
+		{method: "GET", route: "/api/v1/reports/sharing-ratio", own: want{401, 200, 200, 403, 200}},
+	}
+}
+
+// spot is a fresh position in Ninh Kiều away from the matrix's towers, so
+// that the sharing check finds nothing to share.
+func (f *matrixFixture) spot() [2]float64 {
+	f.n++
+	return [2]float64{10.045 + float64(f.n%50)*0.0005, 105.74}
+}
+
+func permitBody(unit string, at [2]float64) map[string]any {
+	return map[string]any{"structure_kind": "tower", "class": "A2b", "height_m": 36, "unit_code": unit,
+		"location": map[string]float64{"lat": at[0], "lon": at[1]}, "purpose": "Trạm BTS mới"}
+}
+
+// permitTarget is VNPT's application in Ninh Kiều (the operator's own, the
+// Ninh Kiều officer's queue) or Viettel's in Cái Răng (neither's).
+func permitTarget(suffix string) func(f *matrixFixture, role string, own bool) string {
+	return func(f *matrixFixture, _ string, own bool) string {
+		applicant, body := "operator", permitBody("916", f.spot())
+		if !own {
+			applicant, body = "operator2", permitBody("919", [2]float64{9.99, 105.78 + float64(f.n%50)*0.0005})
+		}
+		var p struct {
+			ID int64 `json:"id"`
+		}
+		f.mustJSON(f.call("POST", "/api/v1/permits", f.token(applicant), body), 201, &p)
+		return fmt.Sprintf("/api/v1/permits/%d%s", p.ID, suffix)
+	}
+}
+
+func btsBody(station string, assetID int64) map[string]any {
+	return map[string]any{"station_code": station, "technologies": []string{"4G"}, "on_air_on": "2026-01-15", "mounted_on_asset_id": assetID}
+}
+
+// btsTarget is a BTS record of VNPT, or of Viettel.
+func btsTarget(suffix string) func(f *matrixFixture, role string, own bool) string {
+	return func(f *matrixFixture, role string, own bool) string {
+		owner := ownerOf(role, own)
+		var d struct {
+			ID int64 `json:"id"`
+		}
+		f.mustJSON(f.call("POST", "/api/v1/bts", f.token(owner), btsBody(f.unique("BTS"), f.asset(owner))), 201, &d)
+		return fmt.Sprintf("/api/v1/bts/%d%s", d.ID, suffix)
 	}
 }
 
@@ -326,7 +463,11 @@ func TestPermissionMatrix(t *testing.T) {
 						token = f.token(role)
 						delete(f.tokens, role)
 					}
-					r := f.call(row.method, path, token, body)
+					var header []string
+					if row.contentType != "" {
+						header = []string{"Content-Type", row.contentType}
+					}
+					r := f.call(row.method, path, token, body, header...)
 					if r.status != expect {
 						t.Errorf("%s %s as %s (%s object): %d, want %d: %.200s", row.method, row.route, role, variant, r.status, expect, r.body)
 					}
@@ -373,4 +514,26 @@ func (f *matrixFixture) webhook(owner string) int64 {
 	f.mustJSON(f.call("POST", "/api/v1/webhooks", f.token(owner),
 		map[string]any{"url": "https://203.0.113.10/" + strings.ToLower(f.unique("hook"))}), 201, &w)
 	return w.ID
+}
+
+// undergroundWrite: admins and the department's auditors create.
+var undergroundWrite = want{401, 201, 201, 403, 403}
+
+// undergroundBody is a valid street segment or residential area.
+func undergroundBody(kind string) map[string]any {
+	if kind == "street-segments" {
+		return map[string]any{"street_name": "Đường 30/4", "unit_code": "916", "length_m": 120, "central": true}
+	}
+	return map[string]any{"name": "KDC Hồng Loan", "unit_code": "919", "kind": "new"}
+}
+
+// undergroundTarget is a fresh record, made by the admin, for each call.
+func undergroundTarget(kind string) func(f *matrixFixture, role string, own bool) string {
+	return func(f *matrixFixture, _ string, _ bool) string {
+		var o struct {
+			ID int64 `json:"id"`
+		}
+		f.mustJSON(f.call("POST", "/api/v1/"+kind, f.token("admin"), undergroundBody(kind)), 201, &o)
+		return fmt.Sprintf("/api/v1/%s/%d", kind, o.ID)
+	}
 }

@@ -176,6 +176,7 @@ func (s *Server) routes() {
 	s.colocationRoutes()
 	s.referenceRoutes()
 	s.undergroundRoutes()
+	s.permitRoutes()
 	s.webhookRoutes()
 
 	// Unknown routes under /api answer a JSON 404 rather than a page.
