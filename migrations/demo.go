@@ -126,6 +126,15 @@ func seedDemo(ctx context.Context, db *database.DB, password string, register bo
 				}
 				seeded = true
 			}
+			if register && !done[demoUndergroundSeedName] {
+				if err := seedDemoUnderground(ctx, db); err != nil {
+					return err
+				}
+				if err := markSeeded(tx, demoUndergroundSeedName); err != nil {
+					return err
+				}
+				seeded = true
+			}
 			if register && !done[demoColocationSeedName] {
 				if err := seedDemoColocation(ctx, db); err != nil {
 					return err

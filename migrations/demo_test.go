@@ -183,3 +183,19 @@ func TestDemoBTSAndPermits(t *testing.T) {
 		}
 	})
 }
+
+// The demo records central streets and residential areas in every district.
+func TestDemoUnderground(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		if _, err := migrations.SeedDemo(dbtest.Context(t), db, "demo-password-1"); err != nil {
+			t.Fatal(err)
+		}
+		var units, under, areas int64
+		db.Root().Table("street_segments").Distinct("unit_code").Count(&units)
+		db.Root().Table("street_segments").Where("underground = ?", true).Count(&under)
+		db.Root().Table("residential_areas").Count(&areas)
+		if units != 9 || under == 0 || areas < 18 {
+			t.Fatalf("street segments in %d districts, %d underground, %d areas", units, under, areas)
+		}
+	})
+}
