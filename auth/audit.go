@@ -309,7 +309,6 @@ func (a *Audit) ListForObject(ctx context.Context, objectType, objectID string, 
 }
 
 func (a *Audit) list(ctx context.Context, f AuditFilter) ([]AuditEvent, string, error) {
-	limit := ClampLimit(f.Limit)
 	q := a.db.Conn(ctx).Model(&AuditEvent{})
 	if f.ObjectType != "" {
 		q = q.Where("object_type = ?", f.ObjectType)
@@ -329,21 +328,9 @@ func (a *Audit) list(ctx context.Context, f AuditFilter) ([]AuditEvent, string, 
 	if !f.To.IsZero() {
 		q = q.Where("at < ?", f.To.UTC())
 	}
-	if f.Cursor != "" {
-		seq, err := DecodeCursor(f.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		q = q.Where("seq < ?", seq)
-	}
-	var rows []AuditEvent
-	if err := q.Order("seq DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
+	rows, next, err := Page(q, "seq", f.Cursor, f.Limit, true, func(r AuditEvent) int64 { return r.Seq })
+	if err != nil {
 		return nil, "", err
-	}
-	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = EncodeCursor(rows[len(rows)-1].Seq)
 	}
 	return rows, next, nil
 }

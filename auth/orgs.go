@@ -140,7 +140,6 @@ func (s *Service) ListOrgs(ctx context.Context, actor Actor, f OrgFilter) ([]Org
 	if err := requireAdmin(actor); err != nil {
 		return nil, "", err
 	}
-	limit := ClampLimit(f.Limit)
 	q := s.db.Conn(ctx).Model(&Organization{})
 	if f.Kind != "" {
 		q = q.Where("kind = ?", f.Kind)
@@ -148,21 +147,9 @@ func (s *Service) ListOrgs(ctx context.Context, actor Actor, f OrgFilter) ([]Org
 	if f.Q != "" {
 		q = q.Where("search_key LIKE ? ESCAPE '\\'", "%"+escapeLike(infrashare.Fold(f.Q))+"%")
 	}
-	if f.Cursor != "" {
-		id, err := DecodeCursor(f.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		q = q.Where("id > ?", id)
-	}
-	var orgs []Organization
-	if err := q.Order("id").Limit(limit + 1).Find(&orgs).Error; err != nil {
+	orgs, next, err := Page(q, "id", f.Cursor, f.Limit, false, func(r Organization) int64 { return r.ID })
+	if err != nil {
 		return nil, "", err
-	}
-	next := ""
-	if len(orgs) > limit {
-		orgs = orgs[:limit]
-		next = EncodeCursor(orgs[len(orgs)-1].ID)
 	}
 	units, err := s.jurisdictions(ctx, orgs)
 	if err != nil {

@@ -283,7 +283,6 @@ func (s *Service) ListUsers(ctx context.Context, actor Actor, f UserFilter) ([]U
 	if err := requireAdmin(actor); err != nil {
 		return nil, "", err
 	}
-	limit := ClampLimit(f.Limit)
 	q := s.db.Conn(ctx).Model(&User{})
 	if f.Org != "" {
 		org, err := s.OrgByCode(ctx, f.Org)
@@ -301,21 +300,9 @@ func (s *Service) ListUsers(ctx context.Context, actor Actor, f UserFilter) ([]U
 	if f.Q != "" {
 		q = q.Where("search_key LIKE ? ESCAPE '\\'", "%"+escapeLike(infrashare.Fold(f.Q))+"%")
 	}
-	if f.Cursor != "" {
-		id, err := DecodeCursor(f.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		q = q.Where("id > ?", id)
-	}
-	var users []User
-	if err := q.Order("id").Limit(limit + 1).Find(&users).Error; err != nil {
+	users, next, err := Page(q, "id", f.Cursor, f.Limit, false, func(r User) int64 { return r.ID })
+	if err != nil {
 		return nil, "", err
-	}
-	next := ""
-	if len(users) > limit {
-		users = users[:limit]
-		next = EncodeCursor(users[len(users)-1].ID)
 	}
 	orgIDs := map[int64]bool{}
 	for _, u := range users {

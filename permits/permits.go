@@ -708,22 +708,9 @@ func (s *Service) List(ctx context.Context, actor auth.Actor, f PermitFilter) ([
 	if f.Overdue {
 		q = q.Where("state = ? AND decision_deadline < ?", StateSubmitted, s.settings.Today().String())
 	}
-	if f.Cursor != "" {
-		before, err := auth.DecodeCursor(f.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		q = q.Where("id < ?", before)
-	}
-	limit := auth.ClampLimit(f.Limit)
-	var rows []Permit
-	if err := q.Order("id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
+	rows, next, err := auth.Page(q, "id", f.Cursor, f.Limit, true, func(r Permit) int64 { return r.ID })
+	if err != nil {
 		return nil, "", err
-	}
-	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = auth.EncodeCursor(rows[len(rows)-1].ID)
 	}
 	out := make([]PermitView, 0, len(rows))
 	for _, p := range rows {

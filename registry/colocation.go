@@ -817,22 +817,9 @@ func (s *Service) ListRequests(ctx context.Context, actor auth.Actor, f RequestF
 		}
 		q = q.Where("(owner_org_id = ? OR requester_org_id = ?)", o.ID, o.ID)
 	}
-	if f.Cursor != "" {
-		before, err := auth.DecodeCursor(f.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		q = q.Where("id < ?", before)
-	}
-	limit := auth.ClampLimit(f.Limit)
-	var rows []Request
-	if err := q.Order("id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
+	rows, next, err := auth.Page(q, "id", f.Cursor, f.Limit, true, func(r Request) int64 { return r.ID })
+	if err != nil {
 		return nil, "", err
-	}
-	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = auth.EncodeCursor(rows[len(rows)-1].ID)
 	}
 	out := make([]RequestView, 0, len(rows))
 	for _, r := range rows {

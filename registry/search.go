@@ -139,22 +139,9 @@ func (s *Service) List(ctx context.Context, actor auth.Actor, f AssetFilter) ([]
 	if err != nil {
 		return nil, "", err
 	}
-	if f.Cursor != "" {
-		after, err := auth.DecodeCursor(f.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		q = q.Where("id > ?", after)
-	}
-	limit := auth.ClampLimit(f.Limit)
-	var rows []Asset
-	if err := q.Order("id").Limit(limit + 1).Find(&rows).Error; err != nil {
+	rows, next, err := auth.Page(q, "id", f.Cursor, f.Limit, false, func(r Asset) int64 { return r.ID })
+	if err != nil {
 		return nil, "", err
-	}
-	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = auth.EncodeCursor(rows[len(rows)-1].ID)
 	}
 	out := make([]AssetView, 0, len(rows))
 	for _, a := range rows {

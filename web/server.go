@@ -100,6 +100,7 @@ func New(ctx context.Context, cfg Config, db *database.DB, log *slog.Logger) (*S
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 
 	e.Use(assignRequestID)
+	e.Use(s.securityHeaders)
 	e.Use(s.requestLogger())
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		DisableStackAll:   true,

@@ -384,3 +384,25 @@ func isAPIRoute(r string) bool {
 	_, path, _ := strings.Cut(r, " ")
 	return strings.HasPrefix(path, "/api/") || path == "/healthz" || path == "/readyz" || path == "/metrics"
 }
+
+func TestSecurityHeadersOnEveryResponse(t *testing.T) {
+	s := newTestServer(t, dbtest.Open(t, database.SQLite), Config{})
+	for _, p := range []string{"/healthz", "/api/v1/nothing", "/api/v1/me"} {
+		rec := do(t, s.Handler(), "GET", p, nil)
+		h := rec.Header()
+		csp := h.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "script-src 'self'") {
+			t.Errorf("%s: CSP %q", p, csp)
+		}
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" {
+			t.Errorf("%s: headers %v", p, h)
+		}
+		if h.Get("Strict-Transport-Security") != "" {
+			t.Errorf("%s: HSTS without https", p)
+		}
+	}
+	s = newTestServer(t, dbtest.Open(t, database.SQLite), Config{BaseURL: "https://infrashare.cantho.gov.vn"})
+	if rec := do(t, s.Handler(), "GET", "/healthz", nil); rec.Header().Get("Strict-Transport-Security") == "" {
+		t.Error("no HSTS behind https")
+	}
+}
