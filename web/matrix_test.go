@@ -150,6 +150,20 @@ func matrix() []matrixRow {
 		{method: "GET", route: "/api/v1/assets/:id/history", own: want{401, 200, 200, 403, 200}, other: ptr(want{401, 200, 200, 403, 403}),
 			target: assetTarget("/history")},
 
+		{method: "POST", route: "/api/v1/assets/import", own: operatorOnly, contentType: "text/csv",
+			body: func(f *matrixFixture, _, _ string) any {
+				return "code,kind,lat,lon,unit_code\n" + f.unique("IMP") + ",tower,10.03,105.78,916\n"
+			}},
+		{method: "POST", route: "/api/v1/allocations/import", own: operatorOnly, contentType: "text/csv",
+			body: func(f *matrixFixture, _, _ string) any {
+				code := f.unique("ALI")
+				f.mustJSON(f.call("POST", "/api/v1/assets", f.token("operator"), towerBody(code)), 201, nil)
+				return "asset_code,tenant,units,since,contract_ref\n" + code + ",VIETTEL,1,2020-03-01,HĐ-2020-15\n"
+			}},
+		{method: "GET", route: "/api/v1/assets/export", own: signedIn,
+			target: func(*matrixFixture, string, bool) string { return "/api/v1/assets/export?format=csv&kind=tower" }},
+		{method: "GET", route: "/api/v1/assets.geojson", own: signedIn,
+			target: func(*matrixFixture, string, bool) string { return "/api/v1/assets.geojson?bbox=105.7,10.0,105.8,10.1" }},
 		{method: "GET", route: "/api/v1/webhooks", own: operatorOnly},
 		{method: "POST", route: "/api/v1/webhooks", own: operatorWrite,
 			body: func(f *matrixFixture, _, _ string) any {
