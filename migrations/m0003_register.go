@@ -15,7 +15,7 @@ import (
 func m0003Register() *gormigrate.Migration {
 	type asset struct {
 		ID      int64  `gorm:"primaryKey"`
-		OwnerID int64  `gorm:"not null;uniqueIndex:ux_assets_owner_code,priority:1;index:ix_assets_owner_id,priority:1"`
+		OwnerID int64  `gorm:"not null;uniqueIndex:ux_assets_owner_code,priority:1"`
 		Code    string `gorm:"type:varchar(64);not null;uniqueIndex:ux_assets_owner_code,priority:2"`
 		Kind    string `gorm:"type:varchar(16);not null;index"`
 		Status  string `gorm:"type:varchar(24);not null;index"`

@@ -194,7 +194,7 @@ type notifier interface {
 }
 
 // SetNotifier makes the register announce request transitions.
-func (s *Service) SetNotifier(n *notify.Service) { s.notify = n }
+func (s *Service) SetNotifier(n notifier) { s.notify = n }
 
 // NewRequest is the body of POST /api/v1/colocation-requests.
 type NewRequest struct {
@@ -910,7 +910,7 @@ func (s *Service) sendReminders(ctx context.Context, now time.Time) error {
 	}
 	soon := now.Add(time.Duration(days) * 24 * time.Hour)
 	var rows []Request
-	if err := s.db.Conn(ctx).Where("reminded_at IS NULL AND ((state = ? AND reply_deadline < ?) OR (state = ? AND accept_deadline < ?))",
+	if err := s.db.Conn(ctx).Where("reminded_at IS NULL AND ((state = ? AND reply_deadline <= ?) OR (state = ? AND accept_deadline <= ?))",
 		StateSubmitted, soon, StateApproved, soon).Order("id").Limit(500).Find(&rows).Error; err != nil {
 		return err
 	}

@@ -1,7 +1,9 @@
 package registry_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"infrashare"
 	"infrashare/database"
 	"infrashare/database/dbtest"
+	"infrashare/notify"
 	"infrashare/registry"
 )
 
@@ -367,6 +370,62 @@ func TestTransitionHappensOnce(t *testing.T) {
 		db.Root().Table("colocation_events").Where("request_id = ? AND action = 'accept'", r.ID).Count(&events)
 		if ok != 1 || events != 1 {
 			t.Fatalf("%d accepts succeeded, %d accept events", ok, events)
+		}
+	})
+}
+
+// recorder is a notifier that keeps what it is told.
+type recorder struct {
+	mu     sync.Mutex
+	events []notify.Event
+}
+
+func (r *recorder) Enqueue(_ context.Context, e notify.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+	return nil
+}
+
+func (r *recorder) kinds() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, e := range r.events {
+		out = append(out, e.Kind)
+	}
+	return out
+}
+
+// Three days before the reply deadline both parties get one reminder.
+func TestReminderBeforeTheDeadline(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		clock := infrashare.NewTestClock(t0)
+		f := newFixtureAt(t, db, clock)
+		rec := &recorder{}
+		f.reg.SetNotifier(rec)
+		ctx := dbtest.Context(t)
+		tower := f.tower("vnpt", "T-1", 105.78, 10.03, 2)
+		r := f.request("viettel", tower.ID, 1)
+		clock.Advance(11 * 24 * time.Hour) // four days left: no reminder yet
+		if _, err := f.reg.SweepDeadlines(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(rec.kinds()); got != "[colocation.submitted]" {
+			t.Fatalf("events %s", got)
+		}
+		clock.Advance(24 * time.Hour) // three days left
+		for i := 0; i < 2; i++ {
+			if _, err := f.reg.SweepDeadlines(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := fmt.Sprint(rec.kinds()); got != "[colocation.submitted colocation.reminder]" {
+			t.Fatalf("events %s, want one reminder", got)
+		}
+		last := rec.events[len(rec.events)-1]
+		if last.ObjectID != fmt.Sprint(r.ID) || len(last.OrgIDs) != 2 {
+			t.Fatalf("reminder %+v", last)
 		}
 	})
 }

@@ -178,6 +178,7 @@ func (s *Server) routes() {
 	s.referenceRoutes()
 	s.undergroundRoutes()
 	s.permitRoutes()
+	s.pageRoutes()
 	s.webhookRoutes()
 
 	// Unknown routes under /api answer a JSON 404 rather than a page.

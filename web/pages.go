@@ -1,0 +1,4 @@
+package web
+
+// pageRoutes registers the HTML pages.
+func (s *Server) pageRoutes() {}
