@@ -276,6 +276,14 @@ func matrix() []matrixRow {
 				return map[string]any{"classification": "new_structure", "reason": "Cột mới dựng cho trạm này"}
 			}},
 		{method: "GET", route: "/api/v1/reports/sharing-ratio", own: want{401, 200, 200, 403, 200}},
+		{method: "GET", route: "/api/v1/reports/annual", own: auditors,
+			target: func(*matrixFixture, string, bool) string { return "/api/v1/reports/annual?year=2025" }},
+		// A fresh past year for each call, so that the auditor's freeze succeeds.
+		{method: "POST", route: "/api/v1/reports/annual/:year/freeze", own: want{401, 403, 201, 403, 403},
+			target: func(f *matrixFixture, _ string, _ bool) string {
+				f.n++
+				return fmt.Sprintf("/api/v1/reports/annual/%d/freeze", 2000+f.n%26)
+			}},
 	}
 }
 

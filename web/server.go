@@ -178,6 +178,7 @@ func (s *Server) routes() {
 	s.referenceRoutes()
 	s.undergroundRoutes()
 	s.permitRoutes()
+	s.annualRoutes()
 	s.pageRoutes()
 	s.webhookRoutes()
 
