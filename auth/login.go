@@ -22,7 +22,7 @@ const (
 
 // LoginResult is a successful sign-in.
 type LoginResult struct {
-	Token string   `json:"token"`
+	Token string   `json:"token,omitempty"`
 	User  UserView `json:"user"`
 	// ExpiresAt is when the token stops working.
 	ExpiresAt time.Time `json:"expires_at"`
@@ -46,6 +46,16 @@ var errWrongSignIn = infrashare.Errorf(infrashare.EUNAUTHORIZED, "wrong e-mail o
 // of failures live in the database, so the limits hold across replicas. A
 // wrong e-mail and a wrong password get the same answer after the same work.
 func (s *Service) Login(ctx context.Context, email, password, clientIP string) (LoginResult, error) {
+	return s.login(ctx, email, password, clientIP, true)
+}
+
+// LoginSession is Login for the web pages: it issues no bearer token, since
+// the browser signs in with the session alone.
+func (s *Service) LoginSession(ctx context.Context, email, password, clientIP string) (LoginResult, error) {
+	return s.login(ctx, email, password, clientIP, false)
+}
+
+func (s *Service) login(ctx context.Context, email, password, clientIP string, withToken bool) (LoginResult, error) {
 	email = NormalizeEmail(email)
 	fields := infrashare.FieldErrors{}
 	if email == "" {
@@ -99,18 +109,20 @@ func (s *Service) Login(ctx context.Context, email, password, clientIP string) (
 		if err := s.db.Conn(ctx).Where("(kind = ? AND key = ?) OR id IN ?", "account", email, reserved).Delete(&loginFailure{}).Error; err != nil {
 			return err
 		}
-		tok, row, err := s.issueToken(ctx, u.ID, "login", "sign-in", now.Add(lifetime))
-		if err != nil {
-			return err
-		}
 		view, err := s.userView(ctx, u.User)
 		if err != nil {
 			return err
 		}
-		actor.TokenID = row.ID
-		res = LoginResult{Token: tok, User: view, ExpiresAt: row.ExpiresAt, Actor: actor, AuthAt: now}
+		res = LoginResult{User: view, Actor: actor, AuthAt: now, ExpiresAt: now.Add(lifetime)}
+		if withToken {
+			tok, row, err := s.issueToken(ctx, u.ID, "login", "sign-in", now.Add(lifetime))
+			if err != nil {
+				return err
+			}
+			res.Token, res.ExpiresAt, res.Actor.TokenID = tok, row.ExpiresAt, row.ID
+		}
 		return s.Audit.Record(ctx, actor, Change{Action: "auth.login", ObjectType: "user",
-			ObjectID: strconv.FormatInt(u.ID, 10), After: map[string]any{"ip": clientIP, "token_id": row.ID}})
+			ObjectID: strconv.FormatInt(u.ID, 10), After: map[string]any{"ip": clientIP, "token_id": res.Actor.TokenID}})
 	})
 	return res, err
 }

@@ -14,8 +14,9 @@ import (
 
 // Session keys.
 const (
-	sessUserID = "user_id"
-	sessAuthAt = "auth_at"
+	sessUserID  = "user_id"
+	sessAuthAt  = "auth_at"
+	sessTokenID = "token_id" // the bearer token issued with the same API sign-in
 )
 
 // signedIn authenticates the request — a bearer token, else the session
@@ -42,6 +43,8 @@ func (s *Server) signedIn(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			viaSession = true
 			a, err = s.auth.ActorForSession(ctx, uid, time.UnixMicro(s.sessions.GetInt64(ctx, sessAuthAt)).UTC())
+			// Signing out of the session also ends the token of that sign-in.
+			a.TokenID = s.sessions.GetInt64(ctx, sessTokenID)
 		}
 		if err != nil {
 			if viaSession && infrashare.ErrorCode(err) == infrashare.EUNAUTHORIZED {
@@ -89,6 +92,7 @@ func (s *Server) login(c echo.Context) error {
 	}
 	s.sessions.Put(ctx, sessUserID, res.User.ID)
 	s.sessions.Put(ctx, sessAuthAt, res.AuthAt.UnixMicro())
+	s.sessions.Put(ctx, sessTokenID, res.Actor.TokenID)
 	return c.JSON(http.StatusOK, res)
 }
 

@@ -86,6 +86,10 @@ func TestSessionCookie(t *testing.T) {
 			t.Fatal(r)
 		}
 		cookie := strings.Split(r.header.Get("Set-Cookie"), ";")[0]
+		var issued struct {
+			Token string `json:"token"`
+		}
+		a.mustJSON(r, 200, &issued)
 		if r := a.call("GET", "/api/v1/me", "", nil, "Cookie", cookie); r.status != 200 {
 			t.Fatalf("me with the cookie: %d %s", r.status, r.body)
 		}
@@ -98,6 +102,10 @@ func TestSessionCookie(t *testing.T) {
 		}
 		if r := a.call("GET", "/api/v1/me", "", nil, "Cookie", cookie); r.status != 401 {
 			t.Fatalf("me after logout: %d", r.status)
+		}
+		// The token of the same sign-in ends with the session.
+		if r := a.call("GET", "/api/v1/me", issued.Token, nil); r.status != 401 {
+			t.Fatalf("the sign-in's token after the session's logout: %d", r.status)
 		}
 	})
 }

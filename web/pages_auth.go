@@ -31,7 +31,7 @@ func (s *Server) loginPage(c echo.Context) error {
 func (s *Server) loginSubmit(c echo.Context) error {
 	email, password := c.FormValue("email"), c.FormValue("password")
 	ctx := c.Request().Context()
-	res, err := s.auth.Login(ctx, email, password, c.RealIP())
+	res, err := s.auth.LoginSession(ctx, email, password, c.RealIP())
 	if err != nil {
 		v := s.newView(c, "login.title", loginData{Email: email})
 		var status int
