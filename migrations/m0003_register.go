@@ -17,38 +17,38 @@ func m0003Register() *gormigrate.Migration {
 		ID      int64  `gorm:"primaryKey"`
 		OwnerID int64  `gorm:"not null;uniqueIndex:ux_assets_owner_code,priority:1"`
 		Code    string `gorm:"type:varchar(64);not null;uniqueIndex:ux_assets_owner_code,priority:2"`
-		Kind    string `gorm:"type:varchar(16);not null;index"`
-		Status  string `gorm:"type:varchar(24);not null;index"`
+		Kind    string `gorm:"type:varchar(16);not null"`
+		Status  string `gorm:"type:varchar(24);not null"`
 		// Geometry is GeoJSON in WGS84, as sent.
 		Geometry string `gorm:"type:text;not null"`
 		// Points: the position, and the position rounded to 0.01° that
 		// other operators see of a restricted site.
-		Lat       *float64
-		Lon       *float64
-		CoarseLat *float64
-		CoarseLon *float64
+		Lat       *float64 `gorm:"type:double precision"`
+		Lon       *float64 `gorm:"type:double precision"`
+		CoarseLat *float64 `gorm:"type:double precision"`
+		CoarseLon *float64 `gorm:"type:double precision"`
 		// Every asset: its bounding box (a point's is the point).
-		MinLat   float64 `gorm:"not null"`
-		MinLon   float64 `gorm:"not null"`
-		MaxLat   float64 `gorm:"not null"`
-		MaxLon   float64 `gorm:"not null"`
+		MinLat   float64 `gorm:"type:double precision;not null"`
+		MinLon   float64 `gorm:"type:double precision;not null"`
+		MaxLat   float64 `gorm:"type:double precision;not null"`
+		MaxLon   float64 `gorm:"type:double precision;not null"`
 		UnitCode string  `gorm:"type:varchar(16);not null;default:'';index"`
 		// Folded (lower case, no diacritics) code and address for search:
 		// SQLite's LOWER knows only ASCII.
-		SearchCode    string  `gorm:"type:varchar(64);not null;default:''"`
-		SearchAddress string  `gorm:"type:varchar(500);not null;default:''"`
-		Address       string  `gorm:"type:varchar(500);not null;default:''"`
-		InServiceOn   *string `gorm:"type:date"`
-		HeightM       *float64
-		Class         string `gorm:"type:varchar(16);not null;default:''"`
-		Structure     string `gorm:"type:varchar(100);not null;default:''"`
+		SearchCode    string   `gorm:"type:varchar(64);not null;default:''"`
+		SearchAddress string   `gorm:"type:varchar(500);not null;default:''"`
+		Address       string   `gorm:"type:varchar(500);not null;default:''"`
+		InServiceOn   *string  `gorm:"type:date"`
+		HeightM       *float64 `gorm:"type:double precision"`
+		Class         string   `gorm:"type:varchar(16);not null;default:''"`
+		Structure     string   `gorm:"type:varchar(100);not null;default:''"`
 		Tubes         *int
-		DiameterMM    *float64 `gorm:"column:diameter_mm"`
-		LengthM       *float64
-		Restricted    bool   `gorm:"not null;default:false"`
-		RentVND       *int64 `gorm:"column:rent_vnd"`
-		Contact       string `gorm:"type:varchar(300);not null;default:''"`
-		CapacityUnit  string `gorm:"type:varchar(16);not null"`
+		DiameterMM    *float64 `gorm:"column:diameter_mm;type:double precision"`
+		LengthM       *float64 `gorm:"type:double precision"`
+		Restricted    bool     `gorm:"not null;default:false"`
+		RentVND       *int64   `gorm:"column:rent_vnd"`
+		Contact       string   `gorm:"type:varchar(300);not null;default:''"`
+		CapacityUnit  string   `gorm:"type:varchar(16);not null"`
 		// The check holds on both databases whatever a bug in the code
 		// might try: capacity never below zero nor beyond the total.
 		CapacityTotal int `gorm:"not null;check:ck_assets_capacity,reserved_units >= 0 AND active_units >= 0 AND reserved_units + active_units <= capacity_total"`

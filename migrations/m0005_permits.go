@@ -19,9 +19,9 @@ func m0005Permits() *gormigrate.Migration {
 		State          string    `gorm:"type:varchar(16);not null;index"`
 		StructureKind  string    `gorm:"type:varchar(16);not null"`
 		Class          string    `gorm:"type:varchar(16);not null;default:''"`
-		HeightM        float64   `gorm:"not null"`
-		Lat            float64   `gorm:"not null"`
-		Lon            float64   `gorm:"not null"`
+		HeightM        float64   `gorm:"type:double precision;not null"`
+		Lat            float64   `gorm:"type:double precision;not null"`
+		Lon            float64   `gorm:"type:double precision;not null"`
 		UnitCode       string    `gorm:"type:varchar(16);not null;index"`
 		Address        string    `gorm:"type:varchar(500);not null;default:''"`
 		Purpose        string    `gorm:"type:text;not null;default:''"`
@@ -65,8 +65,8 @@ func m0005Permits() *gormigrate.Migration {
 		OperatorOrgID       int64   `gorm:"not null;uniqueIndex:ux_bts_operator_station,priority:1"`
 		StationCode         string  `gorm:"type:varchar(64);not null;uniqueIndex:ux_bts_operator_station,priority:2"`
 		Technologies        string  `gorm:"type:varchar(32);not null"`
-		Lat                 float64 `gorm:"not null"`
-		Lon                 float64 `gorm:"not null"`
+		Lat                 float64 `gorm:"type:double precision;not null"`
+		Lon                 float64 `gorm:"type:double precision;not null"`
 		UnitCode            string  `gorm:"type:varchar(16);not null;index"`
 		OnAirOn             string  `gorm:"type:date;not null;index"`
 		MountedOnAssetID    *int64  `gorm:"index"`
@@ -84,7 +84,7 @@ func m0005Permits() *gormigrate.Migration {
 		ID          int64   `gorm:"primaryKey"`
 		StreetName  string  `gorm:"type:varchar(200);not null;index"`
 		UnitCode    string  `gorm:"type:varchar(16);not null;index"`
-		LengthM     float64 `gorm:"not null"`
+		LengthM     float64 `gorm:"type:double precision;not null"`
 		Central     bool    `gorm:"not null;default:false"`
 		Underground bool    `gorm:"not null;default:false"`
 		Shared      bool    `gorm:"not null;default:false"`

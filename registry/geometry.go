@@ -104,7 +104,7 @@ func checkShape(geom orb.Geometry, kind string, area ServiceArea) (shape, error)
 	} else {
 		ls := geom.(orb.LineString)
 		if s.bound.Max[1]-s.bound.Min[1] > maxLineSpanDeg || s.bound.Max[0]-s.bound.Min[0] > maxLineSpanDeg {
-			return shape{}, fmt.Errorf("a line asset may span at most %.2f° (about 5 km); register long routes as segments", maxLineSpanDeg)
+			return shape{}, fmt.Errorf("a line asset may span at most %.2f° (about 5 km); register long routes as segments between manholes", maxLineSpanDeg)
 		}
 		l := geo.Length(ls)
 		l = math.Round(l*10) / 10

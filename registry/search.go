@@ -113,19 +113,61 @@ func (s *Service) scope(ctx context.Context, actor auth.Actor, f AssetFilter) (*
 		}
 	}
 	if f.BBox != nil {
-		b := *f.BBox
-		pointIn := "(lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?)"
-		lineIn := "(lat IS NULL AND min_lat BETWEEN ? AND ? AND max_lat >= ? AND min_lon <= ? AND max_lon >= ?)"
-		lineArgs := []any{b.Min[1] - maxLineSpanDeg, b.Max[1], b.Min[1], b.Max[0], b.Min[0]}
-		if privileged {
-			q = q.Where("("+pointIn+" OR "+lineIn+")", append([]any{b.Min[1], b.Max[1], b.Min[0], b.Max[0]}, lineArgs...)...)
-		} else {
-			coarseIn := "(restricted = true AND owner_id <> ? AND coarse_lat BETWEEN ? AND ? AND coarse_lon BETWEEN ? AND ?)"
-			args := []any{b.Min[1], b.Max[1], b.Min[0], b.Max[0], actor.OrgID, actor.OrgID, b.Min[1], b.Max[1], b.Min[0], b.Max[0]}
-			q = q.Where("(("+pointIn+" AND (restricted = false OR owner_id = ?)) OR "+coarseIn+" OR "+lineIn+")", append(args, lineArgs...)...)
+		parts := boxParts(actor, *f.BBox)
+		conds := make([]string, len(parts))
+		var args []any
+		for i, p := range parts {
+			conds[i] = "(" + p.cond + ")"
+			args = append(args, p.args...)
 		}
+		q = q.Where("("+strings.Join(conds, " OR ")+")", args...)
 	}
 	return q, nil
+}
+
+// boxPart is one way an asset can lie in a box: a point by its position
+// (others' restricted sites excepted), another organisation's restricted
+// site by its rounded position, a line by its bounding box. Each part uses
+// its own index; OR-ing them in one statement makes SQLite scan the table,
+// so List and Nearby run them as separate queries and merge.
+type boxPart struct {
+	cond string
+	args []any
+}
+
+func boxParts(actor auth.Actor, b orb.Bound) []boxPart {
+	lines := boxPart{"lat IS NULL AND min_lat BETWEEN ? AND ? AND max_lat >= ? AND min_lon <= ? AND max_lon >= ?",
+		[]any{b.Min[1] - maxLineSpanDeg, b.Max[1], b.Min[1], b.Max[0], b.Min[0]}}
+	if actor.SeesEverything() {
+		return []boxPart{{"lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?", []any{b.Min[1], b.Max[1], b.Min[0], b.Max[0]}}, lines}
+	}
+	return []boxPart{
+		{"lat BETWEEN ? AND ? AND lon BETWEEN ? AND ? AND (restricted = false OR owner_id = ?)",
+			[]any{b.Min[1], b.Max[1], b.Min[0], b.Max[0], actor.OrgID}},
+		{"restricted = true AND owner_id <> ? AND coarse_lat BETWEEN ? AND ? AND coarse_lon BETWEEN ? AND ?",
+			[]any{actor.OrgID, b.Min[1], b.Max[1], b.Min[0], b.Max[0]}},
+		lines,
+	}
+}
+
+// scopeParts is scope with the box split into one query per part (one
+// query when there is no box).
+func (s *Service) scopeParts(ctx context.Context, actor auth.Actor, f AssetFilter) ([]*gorm.DB, error) {
+	box := f.BBox
+	f.BBox = nil
+	if box == nil {
+		q, err := s.scope(ctx, actor, f)
+		return []*gorm.DB{q}, err
+	}
+	var out []*gorm.DB
+	for _, p := range boxParts(actor, *box) {
+		q, err := s.scope(ctx, actor, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, q.Where(p.cond, p.args...))
+	}
+	return out, nil
 }
 
 // escapeLike makes user text literal inside a LIKE pattern.
@@ -135,13 +177,30 @@ func escapeLike(s string) string {
 
 // List returns a page of assets in id order.
 func (s *Service) List(ctx context.Context, actor auth.Actor, f AssetFilter) ([]AssetView, string, error) {
-	q, err := s.scope(ctx, actor, f)
+	parts, err := s.scopeParts(ctx, actor, f)
 	if err != nil {
 		return nil, "", err
 	}
-	rows, next, err := auth.Page(q, "id", f.Cursor, f.Limit, false, func(r Asset) int64 { return r.ID })
-	if err != nil {
-		return nil, "", err
+	// Each part pages by id on its own index; the merged page is the
+	// smallest ids of all parts (the parts never share a row). Rows a part
+	// did not return lie beyond its page, so beyond the merged cut too.
+	var rows []Asset
+	more := false
+	for _, q := range parts {
+		page, next, err := auth.Page(q, "id", f.Cursor, f.Limit, false, func(a Asset) int64 { return a.ID })
+		if err != nil {
+			return nil, "", err
+		}
+		rows = append(rows, page...)
+		more = more || next != ""
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].ID < rows[j].ID })
+	if limit := auth.ClampLimit(f.Limit); len(rows) > limit {
+		rows, more = rows[:limit], true
+	}
+	next := ""
+	if more && len(rows) > 0 {
+		next = auth.EncodeCursor(rows[len(rows)-1].ID)
 	}
 	out := make([]AssetView, 0, len(rows))
 	for _, a := range rows {
@@ -215,13 +274,17 @@ type candidate struct {
 func (s *Service) nearbyRows(ctx context.Context, actor auth.Actor, nq NearbyQuery) ([]candidate, error) {
 	box := searchBox(nq.Lat, nq.Lon, nq.RadiusM)
 	f := AssetFilter{Kinds: nq.Kinds, MinFree: nq.MinFree, BBox: &box}
-	q, err := s.scope(ctx, actor, f)
+	parts, err := s.scopeParts(ctx, actor, f)
 	if err != nil {
 		return nil, err
 	}
 	var rows []Asset
-	if err := q.Find(&rows).Error; err != nil {
-		return nil, err
+	for _, q := range parts {
+		var part []Asset
+		if err := q.Find(&part).Error; err != nil {
+			return nil, err
+		}
+		rows = append(rows, part...)
 	}
 	origin := orb.Point{nq.Lon, nq.Lat}
 	out := make([]candidate, 0, len(rows))
