@@ -169,6 +169,36 @@ func ratioSweep(b *testing.B, dialect string) {
 	}
 }
 
+// ratioDatabaseURL is the URL of a fresh migrated database of the dialect that
+// outlives the benchmark. On PostgreSQL dbtest's copy is renamed from
+// infrashare_t_… to infrashare_bench_…: .ci/run drops every infrashare_t_…
+// database WITH (FORCE) when it starts, which would kill a benchmark running
+// beside it.
+func ratioDatabaseURL(b *testing.B, dialect, dir string) (string, error) {
+	u := dbtest.URL(ratioKeepTB{TB: b, dir: dir}, dialect)
+	if dialect != database.Postgres {
+		return u, nil
+	}
+	pu, err := url.Parse(u)
+	if err != nil {
+		return "", err
+	}
+	old := strings.TrimPrefix(pu.Path, "/")
+	name := fmt.Sprintf("infrashare_bench_%d_%s", os.Getpid(), strings.TrimPrefix(old, "infrashare_t_"))
+	admin, err := sql.Open("pgx", os.Getenv(dbtest.EnvPostgresURL))
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := admin.ExecContext(ctx, fmt.Sprintf(`ALTER DATABASE "%s" RENAME TO "%s"`, old, name)); err != nil {
+		return "", err
+	}
+	pu.Path = "/" + name
+	return pu.String(), nil
+}
+
 func ratioEnvFor(b *testing.B, dialect string) *ratioEnv {
 	b.Helper()
 	ratioMu.Lock()
@@ -194,7 +224,10 @@ func buildRatioEnv(b *testing.B, dialect string) (*ratioEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := dbtest.URL(ratioKeepTB{TB: b, dir: dir}, dialect)
+	u, err := ratioDatabaseURL(b, dialect, dir)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	queries := &countingLogger{}
