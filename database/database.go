@@ -318,3 +318,17 @@ func (db *DB) NextCounter(ctx context.Context, name string) (int64, error) {
 	}
 	return v, nil
 }
+
+// Analyze refreshes the planner's statistics. PostgreSQL's autovacuum keeps
+// its own; SQLite has none until asked, and without them it plans a box
+// search on the wrong index and reads every line asset. A bounded sample
+// keeps it quick on large tables.
+func (db *DB) Analyze(ctx context.Context) error {
+	if db.dialect != SQLite {
+		return nil
+	}
+	if err := db.Conn(ctx).Exec("PRAGMA analysis_limit = 1000").Error; err != nil {
+		return err
+	}
+	return db.Conn(ctx).Exec("ANALYZE").Error
+}

@@ -1035,6 +1035,9 @@ func (s *Service) ImportAssets(ctx context.Context, actor auth.Actor, body io.Re
 	if err := s.writeAssets(ctx, actor, plan, opts, sum); err != nil {
 		return ImportResult{}, err
 	}
+	// A bulk load changes the shape of the table: refresh the statistics
+	// so that searches keep using the right index. Best effort.
+	_ = s.db.Analyze(ctx)
 	return plan.res, nil
 }
 

@@ -167,6 +167,9 @@ func openAndMigrate(ctx context.Context, cfg Config, log *slog.Logger) (*databas
 	if len(applied) > 0 {
 		log.Info("migrations applied", "ids", applied)
 	}
+	if err := db.Analyze(ctx); err != nil {
+		log.Warn("refresh planner statistics", "error", err.Error())
+	}
 	return db, nil
 }
 
