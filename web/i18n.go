@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"math"
 	"net/http"
 	"strconv"
@@ -20,7 +21,10 @@ import (
 // The pages speak Vietnamese unless asked for English (DESIGN §5). Every
 // string shown comes from a message catalogue under web/i18n.
 
-//go:embed i18n/*.json
+// Each language has a directory of catalogue files, one per feature, merged
+// at start; a key defined in two files is a mistake and stops the start.
+//
+//go:embed i18n
 var catalogueFS embed.FS
 
 // Languages the pages speak; the first is the default.
@@ -39,13 +43,27 @@ var catalogues = mustLoadCatalogues()
 func mustLoadCatalogues() map[string]map[string]string {
 	out := map[string]map[string]string{}
 	for _, lang := range []string{langVI, langEN} {
-		raw, err := catalogueFS.ReadFile("i18n/" + lang + ".json")
-		if err != nil {
-			panic(err)
+		files, err := fs.Glob(catalogueFS, "i18n/"+lang+"/*.json")
+		if err != nil || len(files) == 0 {
+			panic(fmt.Sprintf("web/i18n/%s: no catalogue files (%v)", lang, err))
 		}
 		m := map[string]string{}
-		if err := json.Unmarshal(raw, &m); err != nil {
-			panic(fmt.Sprintf("web/i18n/%s.json: %v", lang, err))
+		from := map[string]string{}
+		for _, name := range files {
+			raw, err := catalogueFS.ReadFile(name)
+			if err != nil {
+				panic(err)
+			}
+			part := map[string]string{}
+			if err := json.Unmarshal(raw, &part); err != nil {
+				panic(fmt.Sprintf("web/%s: %v", name, err))
+			}
+			for k, v := range part {
+				if prev, dup := from[k]; dup {
+					panic(fmt.Sprintf("web/%s: key %q is already in %s", name, k, prev))
+				}
+				m[k], from[k] = v, name
+			}
 		}
 		out[lang] = m
 	}

@@ -27,7 +27,7 @@ import (
 // policies guard /api only), carry a CSRF token in every form and answer
 // HTML error pages in the reader's language.
 
-//go:embed templates/*.html
+//go:embed templates
 var templateFS embed.FS
 
 //go:embed static
@@ -50,16 +50,22 @@ const (
 // cloned for each request, so that T speaks the reader's language.
 var pageTemplates = mustParsePages()
 
-// pageNames are the templates under web/templates that are pages (the
-// layout is shared by all).
-var pageNames = []string{"login", "dashboard", "assets", "asset", "admin", "error"}
-
+// mustParsePages parses every templates/*.html but the layout as a page,
+// together with the layout and the shared pieces under templates/partials.
 func mustParsePages() map[string]*template.Template {
+	pages, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	partials, _ := fs.Glob(templateFS, "templates/partials/*.html")
 	out := map[string]*template.Template{}
-	for _, name := range pageNames {
-		t := template.Must(template.New(name).Funcs(templateFuncs()).
-			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
-		out[name] = t
+	for _, file := range pages {
+		name := strings.TrimSuffix(path.Base(file), ".html")
+		if name == "layout" {
+			continue
+		}
+		files := append(append([]string{"templates/layout.html"}, partials...), file)
+		out[name] = template.Must(template.New(name).Funcs(templateFuncs()).ParseFS(templateFS, files...))
 	}
 	return out
 }
@@ -100,8 +106,12 @@ func (s *Server) pageRoutes() {
 	e.GET("/", s.signedInPage(s.dashboardPage), withCSRF...)
 	e.GET("/assets", s.signedInPage(s.assetsPage), withCSRF...)
 	e.GET("/assets/:id", s.signedInPage(s.assetPage), withCSRF...)
-	e.GET("/admin/", s.signedInPage(s.adminPage), withCSRF...)
-	e.GET("/admin", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/admin/") })
+	// Each feature registers its own pages (pages_<feature>.go).
+	for _, register := range []func(mw []echo.MiddlewareFunc){
+		s.assetFormPages, s.mapPages, s.colocationPages, s.permitPages, s.reportPages, s.adminPages,
+	} {
+		register(withCSRF)
+	}
 
 	// Unknown paths outside /api answer an HTML 404 page; /api keeps its
 	// JSON 404 (a more specific not-found route in server.go).
@@ -282,9 +292,29 @@ func (s *Server) newView(c echo.Context, titleKey string, data any) *pageView {
 
 // navFor is the navigation a role sees.
 func navFor(l localizer, a auth.Actor, current string) []navItem {
-	items := []navItem{{Href: "/", Label: l.T("nav.dashboard")}, {Href: "/assets", Label: l.T("nav.assets")}}
-	if a.Has(auth.RoleAdmin) {
-		items = append(items, navItem{Href: "/admin/", Label: l.T("nav.admin")})
+	all := []string{auth.RoleOperator, auth.RoleOfficer, auth.RoleAuditor, auth.RoleAdmin}
+	links := []struct {
+		href, key string
+		roles     []string
+	}{
+		{"/", "nav.dashboard", all},
+		{"/assets", "nav.assets", all},
+		{"/map", "nav.map", all},
+		{"/colocation", "nav.colocation", []string{auth.RoleOperator, auth.RoleAuditor, auth.RoleAdmin}},
+		{"/permits", "nav.permits", all},
+		{"/bts", "nav.bts", []string{auth.RoleOperator, auth.RoleAuditor, auth.RoleAdmin}},
+		{"/reports", "nav.reports", []string{auth.RoleOperator, auth.RoleAuditor, auth.RoleAdmin}},
+		{"/audit", "nav.audit", []string{auth.RoleAuditor, auth.RoleAdmin}},
+		{"/admin/", "nav.admin", []string{auth.RoleAdmin}},
+	}
+	var items []navItem
+	for _, link := range links {
+		for _, r := range link.roles {
+			if a.Has(r) {
+				items = append(items, navItem{Href: link.href, Label: l.T(link.key)})
+				break
+			}
+		}
 	}
 	for i := range items {
 		h := items[i].Href

@@ -135,11 +135,3 @@ func (s *Server) assetPage(c echo.Context, a auth.Actor) error {
 	v.Title = v.l.T("asset.title") + " " + asset.Code
 	return s.render(c, http.StatusOK, "asset", v)
 }
-
-// adminPage is the admins' start page; other roles get the 403 page.
-func (s *Server) adminPage(c echo.Context, a auth.Actor) error {
-	if !a.Has(auth.RoleAdmin) {
-		return infrashare.Forbidden("admin pages are for admins")
-	}
-	return s.render(c, http.StatusOK, "admin", s.newView(c, "admin.title", nil))
-}

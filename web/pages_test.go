@@ -464,8 +464,14 @@ func TestCatalogues(t *testing.T) {
 		t.Fatalf("catalogues differ: only in vi %v, only in en %v", onlyIn(catalogues[langVI], catalogues[langEN]), onlyIn(catalogues[langEN], catalogues[langVI]))
 	}
 	// The files are plain JSON objects without duplicate keys.
+	var files []string
 	for _, lang := range []string{langVI, langEN} {
-		raw, err := os.ReadFile(filepath.Join("i18n", lang+".json"))
+		matched, _ := filepath.Glob(filepath.Join("i18n", lang, "*.json"))
+		files = append(files, matched...)
+	}
+	for _, file := range files {
+		lang := filepath.Base(filepath.Dir(file))
+		raw, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -488,7 +494,7 @@ func TestCatalogues(t *testing.T) {
 			case string:
 				if depth == 1 && dec.More() {
 					if seen[v] {
-						t.Errorf("%s.json: key %q twice", lang, v)
+						t.Errorf("%s: key %q twice", file, v)
 					}
 					seen[v] = true
 					if _, err := dec.Token(); err != nil {
