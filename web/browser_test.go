@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -301,5 +303,37 @@ func TestBrowserSignInEachRole(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// browserSignIn signs email in through the form (signing out whoever was
+// signed in) and waits for the dashboard. The browser tests of every
+// feature start with it.
+func browserSignIn(t *testing.T, ctx context.Context, base, email string) {
+	t.Helper()
+	// A fresh sign-in: drop the cookies of an earlier account.
+	if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		t.Fatalf("clear cookies: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), demoPassword),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS("button.linklike")),
+	); err != nil {
+		t.Fatalf("sign in as %s: %v", email, err)
+	}
+}
+
+// TestBrowserSignInSwitchesAccount: the shared sign-in step moves from one
+// account to another.
+func TestBrowserSignInSwitchesAccount(t *testing.T) {
+	needChromium(t)
+	base := startDemoServer(t)
+	ctx := newBrowser(t)
+	for _, email := range []string{demoLogins["operator"], demoLogins["officer"]} {
+		browserSignIn(t, ctx, base, email)
+		wantText(t, ctx, "header", email)
 	}
 }
