@@ -37,6 +37,7 @@ func all() []*gormigrate.Migration {
 		m0003Register(),
 		m0004Colocation(),
 		m0005Permits(),
+		m0006Scale(),
 	}
 }
 

@@ -213,6 +213,9 @@ func (s *Service) LogDeployment(ctx context.Context, actor auth.Actor, in NewDep
 			}
 			return err
 		}
+		if err := s.bumpMonthlyCount(ctx, d, class, 1); err != nil {
+			return err
+		}
 		return s.audit.Record(ctx, actor, auth.Change{Action: "bts.log", ObjectType: "bts", ObjectID: strconv.FormatInt(d.ID, 10),
 			After: map[string]any{"station_code": d.StationCode, "classification": class, "evidence": json.RawMessage(evJSON)}})
 	})
@@ -350,8 +353,21 @@ func (s *Service) Reclassify(ctx context.Context, actor auth.Actor, id int64, in
 		if err != nil {
 			return err
 		}
-		if err := s.db.Conn(ctx).Model(&Deployment{}).Where("id = ?", id).
-			Updates(map[string]any{"classification": in.Classification, "reclassified": true, "updated_at": s.clock.Now()}).Error; err != nil {
+		// Conditional on the class read, so that the monthly counts move
+		// from the class the record really had: a concurrent
+		// reclassification makes this one a conflict, not a double move.
+		res := s.db.Conn(ctx).Model(&Deployment{}).Where("id = ? AND classification = ?", id, d.Classification).
+			Updates(map[string]any{"classification": in.Classification, "reclassified": true, "updated_at": s.clock.Now()})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return infrashare.Conflict("the record was reclassified meanwhile; reload it")
+		}
+		if err := s.bumpMonthlyCount(ctx, d, d.Classification, -1); err != nil {
+			return err
+		}
+		if err := s.bumpMonthlyCount(ctx, d, in.Classification, 1); err != nil {
 			return err
 		}
 		before := d.Classification

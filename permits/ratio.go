@@ -87,20 +87,8 @@ func (s *Service) SharingRatio(ctx context.Context, actor auth.Actor, q RatioQue
 	if _, err := s.settings.GetOn(ctx, "reports.official_ratio", q.To, &official); err != nil {
 		return RatioReport{}, err
 	}
-	groupCol := map[string]string{"year": "''", "unit": "unit_code", "operator": "CAST(operator_org_id AS TEXT)"}[q.GroupBy]
-	db := s.db.Conn(ctx).Table("bts_deployments").
-		Select("substr(CAST(on_air_on AS TEXT), 1, 4) AS year, "+groupCol+" AS grp, classification, count(*) AS n").
-		Where("on_air_on >= ? AND on_air_on <= ?", q.From.String(), q.To.String())
-	if !actor.SeesEverything() {
-		db = db.Where("operator_org_id = ?", actor.OrgID)
-	}
-	var counts []struct {
-		Year           string
-		Grp            string
-		Classification string
-		N              int
-	}
-	if err := db.Group("1, 2, 3").Scan(&counts).Error; err != nil {
+	counts, err := s.ratioCounts(ctx, actor, q.From, q.To, q.GroupBy)
+	if err != nil {
 		return RatioReport{}, err
 	}
 	type key struct {
@@ -110,11 +98,13 @@ func (s *Service) SharingRatio(ctx context.Context, actor auth.Actor, q RatioQue
 	rows := map[key]*RatioRow{}
 	totals := RatioRow{Group: GroupRef{Code: cityCode}}
 	for _, c := range counts {
-		y, _ := strconv.Atoi(c.Year)
-		k := key{c.Grp, y}
+		if c.N == 0 {
+			continue
+		}
+		k := key{c.Grp, c.Year}
 		r := rows[k]
 		if r == nil {
-			r = &RatioRow{Year: y}
+			r = &RatioRow{Year: c.Year}
 			rows[k] = r
 		}
 		for _, row := range []*RatioRow{r, &totals} {
@@ -137,6 +127,10 @@ func (s *Service) SharingRatio(ctx context.Context, actor auth.Actor, q RatioQue
 	if err != nil {
 		return RatioReport{}, err
 	}
+	targets, err := s.targetResolver(ctx, MetricBTSSharing)
+	if err != nil {
+		return RatioReport{}, err
+	}
 	out := RatioReport{From: q.From, To: q.To, GroupBy: q.GroupBy, Official: official, Rows: []RatioRow{}}
 	byGroup := map[string][]*RatioRow{}
 	for k, r := range rows {
@@ -153,9 +147,7 @@ func (s *Service) SharingRatio(ctx context.Context, actor auth.Actor, q RatioQue
 			r.Group.Code = names["code:"+code]
 		}
 		fill(r, official)
-		if t, ok, err := s.TargetFor(ctx, "bts_sharing_ratio", targetUnit, r.Year); err != nil {
-			return RatioReport{}, err
-		} else if ok {
+		if t, ok := targets.targetFor(targetUnit, r.Year); ok {
 			r.Target = &t
 			r.TargetYear = milestoneFor(milestones, r.Year)
 			if v := officialRatio(r, official); v != nil {
@@ -242,7 +234,7 @@ func leastSquaresAt(xs, ys []float64, x float64) float64 {
 // milestoneYears are the years the plan sets sharing targets for.
 func (s *Service) milestoneYears(ctx context.Context) ([]int, error) {
 	var years []int
-	err := s.db.Conn(ctx).Table("targets").Where("metric = ?", "bts_sharing_ratio").Distinct("year").Order("year").Pluck("year", &years).Error
+	err := s.db.Conn(ctx).Table("targets").Where("metric = ?", MetricBTSSharing).Distinct("year").Order("year").Pluck("year", &years).Error
 	return years, err
 }
 

@@ -42,6 +42,7 @@ import (
 
 	"infrashare"
 	"infrashare/auth"
+	"infrashare/registry"
 )
 
 // Plan and metric names of the targets table (the same strings as the
@@ -304,58 +305,75 @@ func (s *Service) targetKnownUnits(ctx context.Context, codes map[string]bool) (
 // after the year, else the same for its nearest ancestor. found is false
 // when no milestone at or after the year exists anywhere up the chain.
 func (s *Service) TargetFor(ctx context.Context, metric string, unitCode string, year int) (value float64, found bool, err error) {
-	chain, err := s.targetChain(ctx, unitCode, year)
+	r, err := s.targetResolver(ctx, metric)
 	if err != nil {
 		return 0, false, err
 	}
-	for _, code := range chain {
-		var rows []TargetRow
-		if err := s.db.Conn(ctx).Where("plan = ? AND metric = ? AND unit_code = ? AND year >= ?", Plan216, metric, code, year).
-			Order("year").Limit(1).Find(&rows).Error; err != nil {
-			return 0, false, err
-		}
-		if len(rows) == 1 && rows[0].Value != nil {
-			return *rows[0].Value, true, nil
-		}
-	}
-	return 0, false, nil
+	value, found = r.targetFor(unitCode, year)
+	return value, found, nil
 }
 
-// targetChain is the unit and its ancestors, nearest first, as of 31
-// December of the year; a unit no longer valid then keeps the parents of
-// its last valid day.
-func (s *Service) targetChain(ctx context.Context, code string, year int) ([]string, error) {
-	if year < 1 || year > 9999 {
-		return []string{code}, nil
+// targetResolver answers TargetFor for one metric from a single read of the
+// targets and the units, so that a report resolves every row's target
+// without a query per row.
+type targetResolver struct {
+	rows  map[string][]TargetRow // by unit code, in year order
+	units registry.UnitGraph
+}
+
+func (s *Service) targetResolver(ctx context.Context, metric string) (*targetResolver, error) {
+	var rows []TargetRow
+	if err := s.db.Conn(ctx).Where("plan = ? AND metric = ?", Plan216, metric).Order("year").Find(&rows).Error; err != nil {
+		return nil, err
 	}
-	day := infrashare.Date{Year: year, Month: time.December, Day: 31}
-	ok, err := s.units.ValidCode(ctx, code, day)
+	g, err := s.units.Graph(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		var rows []struct {
-			ValidFrom infrashare.Date
-			ValidTo   infrashare.Date
+	r := &targetResolver{rows: map[string][]TargetRow{}, units: g}
+	for _, t := range rows {
+		r.rows[t.UnitCode] = append(r.rows[t.UnitCode], t)
+	}
+	return r, nil
+}
+
+// targetFor: the first row at or after the year of the unit, else of its
+// nearest ancestor that has one (a row without a value stops at that unit
+// and moves up).
+func (r *targetResolver) targetFor(unitCode string, year int) (float64, bool) {
+	for _, code := range r.chain(unitCode, year) {
+		for _, t := range r.rows[code] {
+			if t.Year < year {
+				continue
+			}
+			if t.Value != nil {
+				return *t.Value, true
+			}
+			break
 		}
-		if err := s.db.Conn(ctx).Table("admin_units").Select("valid_from, valid_to").Where("code = ?", code).
-			Order("valid_from DESC").Limit(1).Find(&rows).Error; err != nil {
-			return nil, err
-		}
-		if len(rows) == 1 {
+	}
+	return 0, false
+}
+
+// chain is the unit and its ancestors, nearest first, as of 31 December of
+// the year; a unit not valid then keeps the parents of its nearest valid
+// day (its first, or its last).
+func (r *targetResolver) chain(code string, year int) []string {
+	if year < 1 || year > 9999 {
+		return []string{code}
+	}
+	day := infrashare.Date{Year: year, Month: time.December, Day: 31}
+	if !r.units.ValidCode(code, day) {
+		if from, to, ok := r.units.Latest(code); ok {
 			switch {
-			case rows[0].ValidFrom.After(day):
-				day = rows[0].ValidFrom
-			case !rows[0].ValidTo.IsZero():
-				day = rows[0].ValidTo.AddDays(-1)
+			case from.After(day):
+				day = from
+			case !to.IsZero():
+				day = to.AddDays(-1)
 			}
 		}
 	}
-	anc, err := s.units.Ancestors(ctx, code, day)
-	if err != nil {
-		return nil, err
-	}
-	return append([]string{code}, anc...), nil
+	return append([]string{code}, r.units.Ancestors(code, day)...)
 }
 
 // ---- holidays ----

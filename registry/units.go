@@ -131,26 +131,43 @@ func (u *Units) Locate(ctx context.Context, lon, lat float64, day infrashare.Dat
 
 // ValidCode reports whether a unit with code is valid on day.
 func (u *Units) ValidCode(ctx context.Context, code string, day infrashare.Date) (bool, error) {
-	var rows []unitRow
-	if err := u.db.Conn(ctx).Where("code = ?", code).Find(&rows).Error; err != nil {
+	rows, err := u.rowsOf(ctx, code)
+	if err != nil {
 		return false, err
 	}
-	for _, r := range rows {
-		if validOn(r.ValidFrom, r.ValidTo, day) {
-			return true, nil
-		}
-	}
-	return false, nil
+	return anyValidOn(rows, day), nil
 }
 
 // Ancestors returns the codes of the unit's parents valid on day, nearest
 // first.
 func (u *Units) Ancestors(ctx context.Context, code string, day infrashare.Date) ([]string, error) {
+	return ancestorsOf(code, day, func(c string) ([]unitRow, error) { return u.rowsOf(ctx, c) })
+}
+
+// rowsOf reads the versions of a unit, without their boundaries.
+func (u *Units) rowsOf(ctx context.Context, code string) ([]unitRow, error) {
+	var rows []unitRow
+	err := u.db.Conn(ctx).Select("code, valid_from, valid_to, parent_code").Where("code = ?", code).Find(&rows).Error
+	return rows, err
+}
+
+func anyValidOn(rows []unitRow, day infrashare.Date) bool {
+	for _, r := range rows {
+		if validOn(r.ValidFrom, r.ValidTo, day) {
+			return true
+		}
+	}
+	return false
+}
+
+// ancestorsOf walks up the parents valid on day, reading a unit's versions
+// with rowsOf; a cycle in bad data ends the walk.
+func ancestorsOf(code string, day infrashare.Date, rowsOf func(string) ([]unitRow, error)) ([]string, error) {
 	var out []string
 	seen := map[string]bool{code: true}
 	for {
-		var rows []unitRow
-		if err := u.db.Conn(ctx).Where("code = ?", code).Find(&rows).Error; err != nil {
+		rows, err := rowsOf(code)
+		if err != nil {
 			return nil, err
 		}
 		next := ""
@@ -166,4 +183,45 @@ func (u *Units) Ancestors(ctx context.Context, code string, day infrashare.Date)
 		out = append(out, next)
 		code = next
 	}
+}
+
+// UnitGraph is every unit's versions and parents, read once, for a caller
+// that resolves many units at once (a report, a row each).
+type UnitGraph struct {
+	byCode map[string][]unitRow
+}
+
+// Graph reads the units' validity and parents, without their boundaries.
+func (u *Units) Graph(ctx context.Context) (UnitGraph, error) {
+	var rows []unitRow
+	if err := u.db.Conn(ctx).Select("code, valid_from, valid_to, parent_code").Order("valid_from").Find(&rows).Error; err != nil {
+		return UnitGraph{}, err
+	}
+	g := UnitGraph{byCode: map[string][]unitRow{}}
+	for _, r := range rows {
+		g.byCode[r.Code] = append(g.byCode[r.Code], r)
+	}
+	return g, nil
+}
+
+// ValidCode is Units.ValidCode on the graph.
+func (g UnitGraph) ValidCode(code string, day infrashare.Date) bool {
+	return anyValidOn(g.byCode[code], day)
+}
+
+// Ancestors is Units.Ancestors on the graph.
+func (g UnitGraph) Ancestors(code string, day infrashare.Date) []string {
+	out, _ := ancestorsOf(code, day, func(c string) ([]unitRow, error) { return g.byCode[c], nil })
+	return out
+}
+
+// Latest is the validity of the unit's most recent version; ok is false
+// for an unknown code.
+func (g UnitGraph) Latest(code string) (from, to infrashare.Date, ok bool) {
+	rows := g.byCode[code]
+	if len(rows) == 0 {
+		return from, to, false
+	}
+	last := rows[len(rows)-1]
+	return last.ValidFrom, last.ValidTo, true
 }

@@ -1,0 +1,106 @@
+package permits
+
+import (
+	"context"
+
+	"infrashare"
+	"infrashare/auth"
+)
+
+// The sharing-ratio report reads monthly counts of the BTS records by unit,
+// operator and classification (bts_monthly_counts) rather than grouping
+// every record of the period, which at 200,000 records took longer than a
+// report may (docs/performance.md). The counts change in the same
+// transaction as the records they count, so they are never behind.
+
+// bumpMonthlyCount adds delta to the count of d's month, unit, operator and
+// class. One upsert: concurrent writers add up, never overwrite each other.
+func (s *Service) bumpMonthlyCount(ctx context.Context, d Deployment, class string, delta int) error {
+	return s.db.Conn(ctx).Exec(`INSERT INTO bts_monthly_counts (year, month, unit_code, operator_org_id, classification, n)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (year, month, unit_code, operator_org_id, classification)
+		DO UPDATE SET n = bts_monthly_counts.n + excluded.n`,
+		d.OnAirOn.Year, int(d.OnAirOn.Month), d.UnitCode, d.OperatorOrgID, class, delta).Error
+}
+
+// ratioCount is the number of records of one year, group and class.
+type ratioCount struct {
+	Year           int
+	Grp            string
+	Classification string
+	N              int
+}
+
+// ratioCounts counts the records from..to by year, group and class: the
+// whole months from the monthly counts, the days of a partial first or last
+// month from the records themselves.
+func (s *Service) ratioCounts(ctx context.Context, actor auth.Actor, from, to infrashare.Date, groupBy string) ([]ratioCount, error) {
+	groupCol := map[string]string{"year": "''", "unit": "unit_code", "operator": "CAST(operator_org_id AS TEXT)"}[groupBy]
+	first := from
+	if first.Day != 1 {
+		first = monthStart(from.AddDays(32 - from.Day))
+	}
+	last := to
+	if next := to.AddDays(1); next.Month == to.Month {
+		last = monthStart(to).AddDays(-1)
+	}
+	var out []ratioCount
+	records := func(a, b infrashare.Date) error {
+		if a.After(b) {
+			return nil
+		}
+		q := s.db.Conn(ctx).Table("bts_deployments").
+			Select("CAST(substr(CAST(on_air_on AS TEXT), 1, 4) AS INTEGER) AS year, "+groupCol+" AS grp, classification, count(*) AS n").
+			Where("on_air_on >= ? AND on_air_on <= ?", a.String(), b.String())
+		if !actor.SeesEverything() {
+			q = q.Where("operator_org_id = ?", actor.OrgID)
+		}
+		var part []ratioCount
+		if err := q.Group("1, 2, 3").Scan(&part).Error; err != nil {
+			return err
+		}
+		out = append(out, part...)
+		return nil
+	}
+	if first.After(last) {
+		// No whole month in the period.
+		return out, records(from, to)
+	}
+	if err := records(from, first.AddDays(-1)); err != nil {
+		return nil, err
+	}
+	if err := records(last.AddDays(1), to); err != nil {
+		return nil, err
+	}
+	q := s.db.Conn(ctx).Table("bts_monthly_counts").
+		Select("year, "+groupCol+" AS grp, classification, sum(n) AS n").
+		Where("year >= ? AND year <= ?", first.Year, last.Year).
+		Where("year * 100 + month >= ? AND year * 100 + month <= ?", first.Year*100+int(first.Month), last.Year*100+int(last.Month))
+	if !actor.SeesEverything() {
+		q = q.Where("operator_org_id = ?", actor.OrgID)
+	}
+	var whole []ratioCount
+	if err := q.Group("1, 2, 3").Scan(&whole).Error; err != nil {
+		return nil, err
+	}
+	return append(out, whole...), nil
+}
+
+func monthStart(d infrashare.Date) infrashare.Date {
+	return infrashare.Date{Year: d.Year, Month: d.Month, Day: 1}
+}
+
+// RebuildMonthlyCounts recounts bts_monthly_counts from the records, for
+// tools that write records in bulk outside LogDeployment (the data
+// generator, the benchmarks).
+func (s *Service) RebuildMonthlyCounts(ctx context.Context) error {
+	return s.db.Tx(ctx, func(ctx context.Context) error {
+		if err := s.db.Conn(ctx).Exec(`DELETE FROM bts_monthly_counts`).Error; err != nil {
+			return err
+		}
+		return s.db.Conn(ctx).Exec(`INSERT INTO bts_monthly_counts (year, month, unit_code, operator_org_id, classification, n)
+			SELECT CAST(substr(CAST(on_air_on AS TEXT), 1, 4) AS INTEGER), CAST(substr(CAST(on_air_on AS TEXT), 6, 2) AS INTEGER),
+			       unit_code, operator_org_id, classification, count(*)
+			FROM bts_deployments GROUP BY 1, 2, 3, 4, 5`).Error
+	})
+}

@@ -1,0 +1,134 @@
+package permits_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"sync"
+	"testing"
+
+	"infrashare"
+	"infrashare/database"
+	"infrashare/database/dbtest"
+	"infrashare/permits"
+	"infrashare/registry"
+)
+
+// TestSharingRatioCountsMatchRecords: the report reads monthly counts kept
+// beside the records; whatever the period (whole months, partial months at
+// either end, one day), its figures equal a count of the records
+// themselves, after logging and after reclassifications, concurrent ones
+// included.
+func TestSharingRatioCountsMatchRecords(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newPfix(t, db)
+		ctx := dbtest.Context(t)
+		units := []string{"916", "917", "918"}
+		var towers []registry.AssetView
+		for i, u := range units {
+			for _, since := range []string{"2015-01-01", "2024-06-01"} {
+				d := infrashare.MustDate(since)
+				v, err := f.reg.Create(ctx, f.actors["vnpt"], registry.AssetInput{Code: fmt.Sprintf("T-%s-%s", u, since), Kind: "tower",
+					Geometry: json.RawMessage(fmt.Sprintf(`{"type":"Point","coordinates":[%v,%v]}`, 105.70+0.02*float64(i), 10.0+0.01*float64(len(towers)))),
+					HeightM:  fp(40), UnitCode: u, InServiceOn: &d, Capacity: &registry.CapacityInput{Total: ip(5)}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				towers = append(towers, v)
+			}
+		}
+		rng := rand.New(rand.NewSource(7))
+		var ids []int64
+		// On-air days on the edges of months (the 1st, the 15th, the last),
+		// where a period's partial months begin and end.
+		for i := 0; i < 150; i++ {
+			month := infrashare.MustDate("2024-01-01").AddDays(31 * rng.Intn(30))
+			first := infrashare.Date{Year: month.Year, Month: month.Month, Day: 1}
+			onAir := []infrashare.Date{first, first.AddDays(14), first.AddDays(40).AddDays(-first.AddDays(40).Day)}[rng.Intn(3)]
+			asset := towers[rng.Intn(len(towers))].ID
+			d, err := f.svc.LogDeployment(ctx, f.actors["vnpt"], permits.NewDeployment{StationCode: fmt.Sprintf("S-%03d", i),
+				Technologies: []string{"4G"}, OnAirOn: &onAir, MountedOnAssetID: &asset})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, d.ID)
+		}
+		// The department reclassifies some, two of them from ten requests
+		// at once: each move is counted once.
+		classes := []string{permits.ClassShared, permits.ClassOwnExisting, permits.ClassNewStructure}
+		for _, id := range ids[:10] {
+			if _, err := f.svc.Reclassify(ctx, f.actors["auditor"], id, permits.Reclassification{Classification: permits.ClassShared, Reason: "Hợp đồng 2020"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, id := range ids[10:12] {
+			var wg sync.WaitGroup
+			for k := 0; k < 10; k++ {
+				wg.Add(1)
+				go func(k int) {
+					defer wg.Done()
+					_, err := f.svc.Reclassify(ctx, f.actors["auditor"], id, permits.Reclassification{Classification: classes[k%3], Reason: "Đồng thời"})
+					if err != nil && code(err) != infrashare.ECONFLICT {
+						t.Errorf("concurrent reclassification: %v", err)
+					}
+				}(k)
+			}
+			wg.Wait()
+		}
+
+		var records []struct {
+			OnAirOn        infrashare.Date
+			UnitCode       string
+			Classification string
+		}
+		if err := db.Root().Table("bts_deployments").Select("on_air_on, unit_code, classification").Find(&records).Error; err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ from, to string }{
+			{"2024-01-01", "2026-12-31"}, // whole years
+			{"2024-03-15", "2025-11-15"}, // partial months at both ends
+			{"2024-04-30", "2025-06-01"}, // a month's last day, a month's first
+			{"2025-02-01", "2025-02-28"}, // one whole month
+			{"2025-05-01", "2025-05-15"}, // inside one month
+			{"2024-12-31", "2025-01-01"}, // across a year, no whole month
+			{"2025-07-15", "2025-07-15"}, // one day
+		} {
+			from, to := infrashare.MustDate(c.from), infrashare.MustDate(c.to)
+			rep, err := f.svc.SharingRatio(ctx, f.actors["auditor"], permits.RatioQuery{From: from, To: to, GroupBy: "unit"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			type key struct {
+				unit string
+				year int
+			}
+			want := map[key][3]int{}
+			for _, r := range records {
+				if r.OnAirOn.Before(from) || r.OnAirOn.After(to) {
+					continue
+				}
+				k := key{r.UnitCode, r.OnAirOn.Year}
+				n := want[k]
+				switch r.Classification {
+				case permits.ClassShared:
+					n[0]++
+				case permits.ClassOwnExisting:
+					n[1]++
+				case permits.ClassNewStructure:
+					n[2]++
+				}
+				want[k] = n
+			}
+			got := map[key][3]int{}
+			for _, r := range rep.Rows {
+				got[key{r.Group.Code, r.Year}] = [3]int{r.Shared, r.OwnExisting, r.NewStructure}
+				if r.Total != r.Shared+r.OwnExisting+r.NewStructure {
+					t.Errorf("%s–%s %s %d: total %d", c.from, c.to, r.Group.Code, r.Year, r.Total)
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s–%s: report %v, records %v", c.from, c.to, got, want)
+			}
+		}
+	})
+}
