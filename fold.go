@@ -12,6 +12,18 @@ import (
 // databases store and compare folded keys, since SQLite's LOWER knows only
 // ASCII.
 func Fold(s string) string {
+	// Codes and many addresses are plain ASCII: lower-casing is all they
+	// need, without the normalisation pass (an import folds every row).
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return strings.ToLower(s)
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range norm.NFD.String(s) {

@@ -195,6 +195,9 @@ type AssetInput struct {
 	RentVND     *int64           `json:"rent_vnd" validate:"omitempty,gte=0,lte=1000000000000"`
 	Contact     string           `json:"contact" validate:"max=300"`
 	Capacity    *CapacityInput   `json:"capacity"`
+	// geom is the shape an import has parsed already (from CSV or
+	// GeoJSON), so that build need not encode and decode it again.
+	geom orb.Geometry
 }
 
 // CapacityInput sets an asset's capacity unit and total.
@@ -238,7 +241,13 @@ func (s *Service) build(ctx context.Context, r rules, ownerID int64, in AssetInp
 	if len(geomRaw) == 0 && in.Lat != nil && in.Lon != nil && pointKinds[in.Kind] {
 		geomRaw = json.RawMessage(fmt.Sprintf(`{"type":"Point","coordinates":[%v,%v]}`, *in.Lon, *in.Lat))
 	}
-	sh, err := parseShape(geomRaw, in.Kind, r.area)
+	var sh shape
+	var err error
+	if in.geom != nil {
+		sh, err = checkShape(in.geom, in.Kind, r.area)
+	} else {
+		sh, err = parseShape(geomRaw, in.Kind, r.area)
+	}
 	if err != nil {
 		fields.Add("geometry", err.Error())
 	}

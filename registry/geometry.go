@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geo"
@@ -111,6 +112,12 @@ func checkShape(geom orb.Geometry, kind string, area ServiceArea) (shape, error)
 		s.lengthM = &l
 		s.mid = alongLine(ls, geo.Length(ls)/2)
 	}
+	if s.point != nil {
+		if text, ok := pointJSON(*s.point); ok {
+			s.geojson = text
+			return s, nil
+		}
+	}
 	raw, err := geojson.NewGeometry(geom).MarshalJSON()
 	if err != nil {
 		return shape{}, fmt.Errorf("cannot be encoded: %v", err)
@@ -193,4 +200,23 @@ func lineOf(a Asset) (orb.LineString, error) {
 		return nil, fmt.Errorf("asset %d: not a LineString", a.ID)
 	}
 	return ls, nil
+}
+
+// pointJSON encodes a point exactly as orb's GeoJSON encoder does, without
+// its reflection: the register compares stored texts to tell an unchanged
+// position. encoding/json writes floats with the shortest 'f' digits unless
+// they are tiny or huge; those (never a position in the service area) are
+// left to orb.
+func pointJSON(p orb.Point) (string, bool) {
+	for _, f := range p {
+		if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
+			return "", false
+		}
+	}
+	b := make([]byte, 0, 64)
+	b = append(b, `{"type":"Point","coordinates":[`...)
+	b = strconv.AppendFloat(b, p[0], 'f', -1, 64)
+	b = append(b, ',')
+	b = strconv.AppendFloat(b, p[1], 'f', -1, 64)
+	return string(append(b, "]}"...)), true
 }

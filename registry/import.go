@@ -62,7 +62,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/geojson"
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 
@@ -1151,11 +1150,7 @@ func (s *Service) planAssets(ctx context.Context, actor auth.Actor, ir *importRe
 		in.Code, in.Kind = row.code, row.kind
 		row.fields.apply(&in)
 		if row.geom != nil {
-			raw, err := geojson.NewGeometry(row.geom).MarshalJSON()
-			if err != nil {
-				return plan, nil, err
-			}
-			in.Geometry = raw
+			in.Geometry, in.geom = nil, row.geom
 		}
 		given := strings.TrimSpace(in.UnitCode)
 		in.UnitCode = ""
