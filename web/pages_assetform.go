@@ -265,11 +265,13 @@ func assetformReason(l localizer, reason string) string {
 	return reason
 }
 
-// assetformRead reads the form's fields as typed.
+// assetformRead reads the form's fields as typed. Browsers send a
+// textarea's line breaks as CRLF: the route is compared with the stored
+// one, so they are made LF again.
 func assetformRead(c echo.Context) assetFormValues {
 	f := func(name string) string { return strings.TrimSpace(c.FormValue(name)) }
 	return assetFormValues{Code: f("code"), Kind: f("kind"), Status: f("status"), Lat: f("lat"), Lon: f("lon"),
-		Line: strings.TrimSpace(c.FormValue("line")), UnitCode: f("unit_code"), Address: f("address"),
+		Line: strings.TrimSpace(strings.ReplaceAll(c.FormValue("line"), "\r\n", "\n")), UnitCode: f("unit_code"), Address: f("address"),
 		HeightM: f("height_m"), Class: f("class"), Structure: f("structure"), Tubes: f("tubes"),
 		DiameterMM: f("diameter_mm"), CapacityUnit: f("capacity_unit"), CapacityTotal: f("capacity_total"),
 		InServiceOn: f("in_service_on"), RentVND: f("rent_vnd"), Contact: f("contact"),

@@ -212,6 +212,19 @@ func TestPageAssetFormEdit(t *testing.T) {
 			t.Fatalf("another operator changed the asset: %+v", got)
 		}
 		wantPage(t, p.get("/assets/999999/edit"), 404)
+
+		// A duct's route comes back as "lat, lon" lines; a new route is saved.
+		var duct assetJSON
+		a.mustJSON(a.call("POST", "/api/v1/assets", a.token("operator"), map[string]any{"code": "CT-NK-E002", "kind": "duct",
+			"geometry": map[string]any{"type": "LineString", "coordinates": [][]float64{{105.7851, 10.0342}, {105.786, 10.035}}}, "tubes": 4}), 201, &duct)
+		ductEdit := fmt.Sprintf("/assets/%d/edit", duct.ID)
+		wantPage(t, p.get(ductEdit), 200, "10.0342, 105.7851\n10.035, 105.786</textarea>")
+		wantRedirect(t, p.post(ductEdit, url.Values{name: {tok}, "version": {"1"}, "status": {"in_service"}, "tubes": {"4"},
+			"capacity_total": {"4"}, "line": {"10.0342, 105.7851\r\n10.0342, 105.7951"}}), fmt.Sprintf("/assets/%d", duct.ID))
+		if got := assetformFind(t, a, "CT-NK-E002"); got.Version != 2 {
+			t.Fatalf("duct after edit: %+v", got)
+		}
+		wantPage(t, p.get(fmt.Sprintf("/assets/%d", duct.ID)), 200, "<dt>Chiều dài</dt><dd>1.096,2 m</dd>")
 		off := newPageClient(t, a)
 		off.signIn("officer")
 		wantPage(t, off.get(edit), 403)
