@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 
@@ -26,13 +27,18 @@ type assetsData struct {
 	NextURL                      string
 	FirstURL                     string
 	Paged                        bool
+	// CanRegister: operators add and import their own assets.
+	CanRegister bool
+	// Imported is the outcome of an import just confirmed, if any.
+	Imported *registry.ImportResult
 }
 
 // assetsPage lists the register with the filters of a GET form, a page at a
 // time by the list's cursor.
 func (s *Server) assetsPage(c echo.Context, a auth.Actor) error {
 	d := assetsData{Kind: c.QueryParam("kind"), Owner: c.QueryParam("owner"), Unit: c.QueryParam("unit"),
-		Status: c.QueryParam("status"), Q: c.QueryParam("q"), Kinds: assetKinds, Statuses: assetStatuses}
+		Status: c.QueryParam("status"), Q: c.QueryParam("q"), Kinds: assetKinds, Statuses: assetStatuses,
+		CanRegister: assetformMayRegister(a), Imported: s.assetformPopImported(c)}
 	f := registry.AssetFilter{Owner: d.Owner, Unit: d.Unit, Q: d.Q, Cursor: c.QueryParam("cursor"), Limit: 50}
 	if d.Kind != "" {
 		f.Kinds = []string{d.Kind}
@@ -93,7 +99,7 @@ func fieldText(err error) string {
 }
 
 // assetData is an asset's public face, with its tenancies and history when
-// the service lets the reader see them.
+// the service lets the reader see them, and what the reader may do with it.
 type assetData struct {
 	Asset          registry.AssetView
 	ShowAlloc      bool
@@ -101,6 +107,12 @@ type assetData struct {
 	ShowHistory    bool
 	History        []auth.AuditEvent
 	MoreHistoryURL string
+	// CanEdit: the owner's operators edit and record their own use.
+	CanEdit bool
+	// CanRequest: an operator of another organisation may ask to share.
+	CanRequest bool
+	NearbyURL  string
+	OwnUse     *ownUseForm
 }
 
 func (s *Server) assetPage(c echo.Context, a auth.Actor) error {
@@ -108,6 +120,12 @@ func (s *Server) assetPage(c echo.Context, a auth.Actor) error {
 	if err != nil {
 		return err
 	}
+	return s.renderAsset(c, a, id, http.StatusOK, &ownUseForm{Units: "1"})
+}
+
+// renderAsset shows an asset's page with status; ownUse is the owner's
+// own-use form as typed (with its errors after a refused post).
+func (s *Server) renderAsset(c echo.Context, a auth.Actor, id int64, status int, ownUse *ownUseForm) error {
 	ctx := c.Request().Context()
 	asset, err := s.registry.Get(ctx, a, id)
 	if err != nil {
@@ -125,13 +143,20 @@ func (s *Server) assetPage(c echo.Context, a auth.Actor) error {
 	case err == nil:
 		d.ShowHistory, d.History = true, hist
 		if next != "" {
-			d.MoreHistoryURL = "/api/v1/assets/" + c.Param("id") + "/history?cursor=" + url.QueryEscape(next)
+			d.MoreHistoryURL = fmt.Sprintf("/api/v1/assets/%d/history?cursor=%s", id, url.QueryEscape(next))
 		}
 	case infrashare.ErrorCode(err) == infrashare.EFORBIDDEN:
 	default:
 		return err
 	}
+	own := assetformMayRegister(a) && asset.Owner.ID == a.OrgID
+	d.CanEdit = own
+	if own {
+		d.OwnUse = ownUse
+	}
+	d.CanRequest = assetformMayRegister(a) && !own && asset.Capacity.Free > 0 && asset.Status != "decommissioned"
+	d.NearbyURL = assetformNearbyURL(asset)
 	v := s.newView(c, "asset.title", d)
 	v.Title = v.l.T("asset.title") + " " + asset.Code
-	return s.render(c, http.StatusOK, "asset", v)
+	return s.render(c, status, "asset", v)
 }
