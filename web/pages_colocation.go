@@ -254,7 +254,6 @@ type colocationDetailData struct {
 	Notice       string
 	Comment      string
 	CommentError string
-	Side         string
 }
 
 // colocationDetail gathers a request for its detail page; the services
@@ -269,12 +268,6 @@ func (s *Server) colocationDetail(c echo.Context, a auth.Actor, l localizer, id 
 		Clock: colocationClockOf(l, r, s.cfg.Clock.Now()), Actions: registry.AllowedActions(a, r), Allowed: map[string]bool{}}
 	for _, act := range d.Actions {
 		d.Allowed[act] = true
-	}
-	switch {
-	case a.OrgID == r.Requester.ID:
-		d.Side = "requester"
-	case a.OrgID == r.Owner.ID:
-		d.Side = "owner"
 	}
 	switch r.Purpose {
 	case "bts":

@@ -38,7 +38,7 @@ type colocationNewData struct {
 // colocationInput is one input of the technical payload, with what was
 // typed and its error.
 type colocationInput struct {
-	Name, LabelKey, Type, Mode, Value, Err string
+	Name, LabelKey, HintKey, Type, Mode, Value, Err string
 }
 
 // withInputs lays out the technical inputs with the typed values and
@@ -48,8 +48,10 @@ func (d *colocationNewData) withInputs() *colocationNewData {
 		return colocationInput{Name: name, LabelKey: "colocation.tech." + name, Type: typ, Mode: mode, Value: value, Err: d.Errors[name]}
 	}
 	f := d.Form
+	azimuths := in("ant_azimuths", "text", "", f.AntAzimuths)
+	azimuths.HintKey = "colocation.tech.ant_azimuths_hint"
 	d.BTSFields = []colocationInput{in("ant_type", "text", "", f.AntType), in("ant_count", "number", "numeric", f.AntCount),
-		in("ant_height", "text", "decimal", f.AntHeight), in("ant_azimuths", "text", "", f.AntAzimuths),
+		in("ant_height", "text", "decimal", f.AntHeight), azimuths,
 		in("ant_weight", "text", "decimal", f.AntWeight), in("ant_wind", "text", "decimal", f.AntWind),
 		in("power_kw", "text", "decimal", f.PowerKW), in("ground_m2", "text", "decimal", f.GroundM2)}
 	d.FiberFields = []colocationInput{in("cables", "number", "numeric", f.Cables),
