@@ -111,7 +111,8 @@ func (s *Server) colocationListPage(c echo.Context, a auth.Actor) error {
 	}
 	v := s.newView(c, "colocation.title", &d)
 	for _, b := range boxes {
-		d.Tabs = append(d.Tabs, colocationTab{Box: b, Label: v.l.T("colocation.tab." + b), Href: "/colocation?box=" + b, Current: b == d.Box})
+		label := "colocation.tab." + b // keys checked by TestCatalogueColocationKeys
+		d.Tabs = append(d.Tabs, colocationTab{Box: b, Label: v.l.T(label), Href: "/colocation?box=" + b, Current: b == d.Box})
 	}
 	f := registry.RequestFilter{Limit: colocationPageSize, Cursor: c.QueryParam("cursor")}
 	switch d.Box {

@@ -160,7 +160,7 @@ func colocationRequestOf(l localizer, f colocationForm, assetID int64) (registry
 		}
 		n, err := strconv.ParseFloat(strings.Replace(s, ",", ".", 1), 64)
 		if err != nil {
-			errs[field] = l.T("colocation.err." + field)
+			errs[field] = colocationErrText(l, field)
 		}
 		return n
 	}
@@ -171,7 +171,7 @@ func colocationRequestOf(l localizer, f colocationForm, assetID int64) (registry
 		}
 		n, err := strconv.Atoi(s)
 		if err != nil {
-			errs[field] = l.T("colocation.err." + field)
+			errs[field] = colocationErrText(l, field)
 		}
 		return n
 	}
@@ -278,7 +278,7 @@ func colocationFieldErrors(l localizer, err error, field func(string) string) ma
 		}
 		msg := l.T("colocation.err.invalid", name, reason)
 		if _, known := catalogues[langVI]["colocation.err."+f]; known && f != "alert" {
-			msg = l.T("colocation.err." + f)
+			msg = colocationErrText(l, f)
 		}
 		if out[f] == "" {
 			out[f] = msg
@@ -290,4 +290,11 @@ func colocationFieldErrors(l localizer, err error, field func(string) string) ma
 		out["alert"] = l.T("colocation.err.general", de.Message)
 	}
 	return out
+}
+
+// colocationErrText is the message of a form field's error; its keys are
+// checked by TestCatalogueColocationKeys.
+func colocationErrText(l localizer, field string) string {
+	key := "colocation.err." + field
+	return l.T(key)
 }

@@ -402,6 +402,8 @@ func TestPageColocationActionPosts(t *testing.T) {
 		if got := colocationGet(a, req.ID).State; got != "agreed" {
 			t.Fatalf("the third operator changed the state to %s", got)
 		}
+		wantPage(t, requester.get(detail+"?lang=en"), 200, "Timeline", "Your actions", "Start using", "42.000.000 ₫",
+			"Accepted the terms")
 	})
 }
 
