@@ -335,7 +335,7 @@ func TestPageMapUnits(t *testing.T) {
 		}
 		for _, f := range fc.Features {
 			var g struct {
-				Type        string          `json:"type"`
+				Type        string         `json:"type"`
 				Coordinates [][][2]float64 `json:"coordinates"`
 			}
 			if err := json.Unmarshal(f.Geometry, &g); err != nil || g.Type != "Polygon" || len(g.Coordinates[0]) != 5 {
