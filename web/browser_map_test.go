@@ -27,34 +27,36 @@ window.addEventListener('error', function (e) {
 // mapFindAsset is a point asset drawn inside the view, away from the
 // controls: its page coordinates and code.
 const mapFindAsset = `(function () {
-  var m = window.infrashareMap, r = document.getElementById('map').getBoundingClientRect(), out = null;
-  m.eachLayer(function (l) {
-    if (out || !(l instanceof L.CircleMarker) || !l.asset) { return; }
-    var p = m.latLngToContainerPoint(l.getLatLng());
+  var m = window.infrashareMap, pts = m.assetPoints, r = document.getElementById('map').getBoundingClientRect();
+  for (var i = 0; i < pts.size(); i++) {
+    var p = m.latLngToContainerPoint(pts.latLngAt(i));
     if (p.x > 60 && p.y > 60 && p.x < r.width - 260 && p.y < r.height - 60) {
-      out = { x: r.left + p.x, y: r.top + p.y, code: l.asset.code };
+      return { x: r.left + p.x, y: r.top + p.y, code: pts.assetAt(i).code };
     }
-  });
-  return out;
+  }
+  return null;
 })()`
 
 // mapFindEmptySpot is a point of the view that no asset covers (nothing
-// drawn within 8 px) with at least three assets within 400 m: its page
-// coordinates.
+// drawn within 8 px) with at least three point assets within 400 m: its
+// page coordinates.
 const mapFindEmptySpot = `(function () {
-  var m = window.infrashareMap, r = document.getElementById('map').getBoundingClientRect(), layers = [];
-  m.eachLayer(function (l) { if (l.asset) { layers.push(l); } });
+  var m = window.infrashareMap, pts = m.assetPoints, r = document.getElementById('map').getBoundingClientRect(), lines = [];
+  m.eachLayer(function (l) { if (l.asset) { lines.push(l); } });
   for (var y = 80; y < r.height - 80; y += 9) {
     for (var x = 80; x < r.width - 280; x += 9) {
-      var cp = L.point(x, y), ll = m.containerPointToLatLng(cp), hit = false, near = 0;
-      for (var i = 0; i < layers.length && !hit; i++) {
-        var l = layers[i];
-        for (var dx = -8; dx <= 8 && !hit; dx += 4) {
-          for (var dy = -8; dy <= 8 && !hit; dy += 4) {
-            hit = l._containsPoint(m.containerPointToLayerPoint(L.point(x + dx, y + dy)));
+      var ll = m.containerPointToLatLng(L.point(x, y)), hit = false, near = 0;
+      for (var dx = -8; dx <= 8 && !hit; dx += 4) {
+        for (var dy = -8; dy <= 8 && !hit; dy += 4) {
+          var cp = L.point(x + dx, y + dy);
+          hit = pts.pointAt(cp) >= 0;
+          for (var i = 0; i < lines.length && !hit; i++) {
+            hit = lines[i]._containsPoint(m.containerPointToLayerPoint(cp));
           }
         }
-        if (l.getLatLng && m.distance(ll, l.getLatLng()) < 400) { near++; }
+      }
+      for (var j = 0; j < pts.size() && !hit; j++) {
+        if (m.distance(ll, pts.latLngAt(j)) < 400) { near++; }
       }
       if (!hit && near >= 3) { return { x: r.left + x, y: r.top + y }; }
     }
@@ -147,7 +149,7 @@ func TestBrowserMap(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`.leaflet-popup .map-asset-link`))); err != nil {
 		t.Fatal(err)
 	}
-	wantText(t, ctx, ".leaflet-popup", "Loại", "Chủ sở hữu", "Còn trống", "Xem chi tiết")
+	wantText(t, ctx, ".leaflet-popup", asset.Code, "Loại", "Chủ sở hữu", "Còn trống", "Xem chi tiết")
 	href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('.leaflet-popup .map-asset-link').getAttribute('href')`))
 	if err != nil || !strings.HasPrefix(href, "/assets/") {
 		t.Fatalf("asset link %q %v", href, err)

@@ -62,8 +62,12 @@ type mapData struct {
 	Zoom                 int
 	TileURL              string
 	TileAttribution      string
-	Kinds                []string
-	FreeClasses          []string
+	// Mark is the point the map was opened on, with the radius searched
+	// around it (0: none).
+	Mark        bool
+	MarkRadiusM float64
+	Kinds       []string
+	FreeClasses []string
 }
 
 func (s *Server) mapPage(c echo.Context, _ auth.Actor) error {
@@ -75,6 +79,10 @@ func (s *Server) mapPage(c echo.Context, _ auth.Actor) error {
 	lon, errLon := strconv.ParseFloat(c.QueryParam("lon"), 64)
 	if errLat == nil && errLon == nil && lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180 {
 		d.CentreLat, d.CentreLon, d.Zoom = strconv.FormatFloat(lat, 'f', 6, 64), strconv.FormatFloat(lon, 'f', 6, 64), mapPointZoom
+		d.Mark = true
+		if r, err := strconv.ParseFloat(c.QueryParam("radius_m"), 64); err == nil && r >= 1 && r <= 50000 {
+			d.MarkRadiusM = r
+		}
 	}
 	tiles, origin, err := s.mapTileURL(ctx)
 	if err != nil {
@@ -208,7 +216,8 @@ func (s *Server) nearbyPage(c echo.Context, a auth.Actor) error {
 		case err == nil:
 			d.Searched, d.Items, d.Limited = true, items, len(items) == mapNearbyLimit
 			d.RadiusShown = fmtNum(q.RadiusM)
-			d.MapURL = "/map?" + url.Values{"lat": {d.Lat}, "lon": {d.Lon}}.Encode()
+			d.MapURL = "/map?" + url.Values{"lat": {strconv.FormatFloat(q.Lat, 'f', -1, 64)},
+				"lon": {strconv.FormatFloat(q.Lon, 'f', -1, 64)}, "radius_m": {strconv.FormatFloat(q.RadiusM, 'f', -1, 64)}}.Encode()
 			return s.render(c, http.StatusOK, "map_nearby", v)
 		case infrashare.ErrorCode(err) == infrashare.EINVALID:
 			fields = mapErrorFields(err)

@@ -74,7 +74,8 @@ func TestPageMapNearby(t *testing.T) {
 		// Vietnamese number format.
 		q := "/nearby?lat=10.0305&lon=105.77&radius_m=1000"
 		r = p.get(q)
-		wantPage(t, r, 200, `id="nearby-results"`, "MAP-T-2", "MAP-D-1", "Cột ăng-ten", "Ống cáp", "VNPT", `value="10.0305"`)
+		wantPage(t, r, 200, `id="nearby-results"`, "MAP-T-2", "MAP-D-1", "Cột ăng-ten", "Ống cáp", "VNPT", `value="10.0305"`,
+			`<a href="/map?lat=10.0305&amp;lon=105.77&amp;radius_m=1000">Mở bản đồ</a>`)
 		codes, dists := mapRows(t, r.body)
 		var api mapNearbyJSON
 		a.mustJSON(a.call("GET", "/api/v1/assets/nearby?lat=10.0305&lon=105.77&radius_m=1000&limit=100", a.token("operator"), nil), 200, &api)
@@ -230,8 +231,11 @@ func TestPageMap(t *testing.T) {
 
 		p.signIn("operator")
 		// Opened from the nearby search, on its point.
-		wantPage(t, p.get("/map?lat=10.03&lon=105.77"), 200, `data-lat="10.030000" data-lon="105.770000" data-zoom="16"`)
-		wantPage(t, p.get("/map?lat=abc&lon=105.77"), 200, `data-zoom="12"`)
+		wantPage(t, p.get("/map?lat=10.03&lon=105.77&radius_m=800"), 200, `data-lat="10.030000" data-lon="105.770000" data-zoom="16"`,
+			`data-mark="true" data-mark-radius="800"`)
+		if r := p.get("/map?lat=abc&lon=105.77"); !strings.Contains(r.body, `data-zoom="12"`) || strings.Contains(r.body, "data-mark") {
+			t.Fatalf("a bad point marks the map: %s", r.body)
+		}
 		wantPage(t, p.get("/map?lang=en"), 200, "<h1>Infrastructure map</h1>", `data-t-nearby="Search around here"`, "Antenna tower")
 		p.get("/?lang=vi")
 

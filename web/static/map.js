@@ -71,7 +71,7 @@
     minZoom: 8,
     maxZoom: 19
   });
-  // For the browser test and the console.
+  // For the browser test and the console (with map.assetPoints below).
   window.infrashareMap = map;
 
   // The tile layer only when a setting names a server: the city network
@@ -99,8 +99,204 @@
       }
     }
   }).addTo(map);
-  var points = L.featureGroup().addTo(map);
+  // The point the map was opened on (from the nearby search), with the
+  // radius searched around it.
+  if (d.mark) {
+    var centre = map.getCenter();
+    var radius = parseFloat(d.markRadius);
+    if (radius > 0) {
+      L.circle(centre, { radius: radius, interactive: false, color: '#0b4f8a', weight: 2, dashArray: '6 4', fillOpacity: 0.05 })
+        .addTo(map);
+    }
+    L.circleMarker(centre, { radius: 7, interactive: false, color: '#0b4f8a', weight: 3, fill: false }).addTo(map);
+  }
+
+  // dotRadius: small dots when the whole city shows, larger in the streets.
+  function dotRadius() {
+    var z = map.getZoom();
+    return z <= 11 ? 3 : z >= 15 ? 7 : 5;
+  }
+
+  // PointLayer draws every point asset on one canvas of its own, one path
+  // per colour, from positions projected once at zoom 0: a redraw is
+  // arithmetic and a few fills, not one Leaflet layer per asset (which
+  // takes seconds per pan at 50,000). Leaflet's Renderer positions the
+  // canvas and animates zooms. The canvas lets the mouse through
+  // (app.css); clicks are matched to points by pointAt.
+  var PointLayer = L.Renderer.extend({
+    options: { padding: 0.3 },
+
+    initialize: function (options) {
+      L.Renderer.prototype.initialize.call(this, options);
+      this._assets = [];
+      this._xs = new Float64Array(0);
+      this._ys = new Float64Array(0);
+      this._order = [];
+    },
+
+    // setPoints takes [{lat, lng, asset}].
+    setPoints: function (list) {
+      var n = list.length;
+      this._assets = new Array(n);
+      this._xs = new Float64Array(n);
+      this._ys = new Float64Array(n);
+      // Web Mercator at zoom 0 (256 px to the world), as map.project(ll, 0)
+      // gives it, without its cost per call.
+      var rad = Math.PI / 180;
+      for (var i = 0; i < n; i++) {
+        var lat = Math.max(Math.min(list[i].lat, 85.0511287798), -85.0511287798);
+        this._xs[i] = 256 * (list[i].lng / 360 + 0.5);
+        this._ys[i] = 256 * (0.5 - Math.log(Math.tan(Math.PI / 4 + lat * rad / 2)) / (2 * Math.PI));
+        this._assets[i] = list[i].asset;
+      }
+      this.recolour();
+    },
+
+    // recolour groups the points by colour (the order they are drawn in).
+    recolour: function () {
+      var byColour = {};
+      for (var i = 0; i < this._assets.length; i++) {
+        var c = colourOf(this._assets[i]);
+        (byColour[c] = byColour[c] || []).push(i);
+      }
+      this._order = Object.keys(byColour).map(function (c) {
+        return { colour: c, idx: byColour[c] };
+      });
+      this.redraw();
+    },
+
+    redraw: function () {
+      if (this._map) {
+        this._draw();
+      }
+      return this;
+    },
+
+    size: function () {
+      return this._assets.length;
+    },
+
+    _initContainer: function () {
+      this._container = document.createElement('canvas');
+      this._container.className = 'map-points';
+      this._ctx = this._container.getContext('2d');
+    },
+
+    _destroyContainer: function () {
+      L.DomUtil.remove(this._container);
+      delete this._ctx;
+      delete this._container;
+    },
+
+    _update: function () {
+      if (this._map._animatingZoom && this._bounds) {
+        return;
+      }
+      L.Renderer.prototype._update.call(this);
+      var b = this._bounds;
+      var size = b.getSize();
+      var m = L.Browser.retina ? 2 : 1;
+      var c = this._container;
+      L.DomUtil.setPosition(c, b.min);
+      c.width = m * size.x;
+      c.height = m * size.y;
+      c.style.width = size.x + 'px';
+      c.style.height = size.y + 'px';
+      this._draw();
+      this.fire('update');
+    },
+
+    _draw: function () {
+      var ctx = this._ctx;
+      var b = this._bounds;
+      var m = L.Browser.retina ? 2 : 1;
+      ctx.setTransform(m, 0, 0, m, 0, 0);
+      ctx.clearRect(0, 0, b.getSize().x, b.getSize().y);
+      var scale = Math.pow(2, this._map.getZoom());
+      var origin = this._map.getPixelOrigin();
+      var ox = origin.x + b.min.x;
+      var oy = origin.y + b.min.y;
+      var w = b.getSize().x;
+      var h = b.getSize().y;
+      var r = dotRadius();
+      var xs = this._xs;
+      var ys = this._ys;
+      var assets = this._assets;
+      ctx.lineWidth = 1;
+      ctx.strokeStyle = '#222222';
+      var coarse = [];
+      this._order.forEach(function (group) {
+        ctx.beginPath();
+        group.idx.forEach(function (i) {
+          var x = xs[i] * scale - ox;
+          var y = ys[i] * scale - oy;
+          if (x < -r || y < -r || x > w + r || y > h + r) {
+            return;
+          }
+          ctx.moveTo(x + r, y);
+          ctx.arc(x, y, r, 0, 2 * Math.PI);
+          if (assets[i].coarse) {
+            coarse.push(x, y);
+          }
+        });
+        ctx.fillStyle = group.colour;
+        ctx.fill();
+        ctx.stroke();
+      });
+      // Rounded positions get a dashed ring around their dot.
+      if (coarse.length) {
+        ctx.beginPath();
+        for (var k = 0; k < coarse.length; k += 2) {
+          ctx.moveTo(coarse[k] + r + 2.5, coarse[k + 1]);
+          ctx.arc(coarse[k], coarse[k + 1], r + 2.5, 0, 2 * Math.PI);
+        }
+        ctx.setLineDash([2, 2]);
+        ctx.stroke();
+        ctx.setLineDash([]);
+      }
+    },
+
+    // pointAt is the index of the point drawn under a container point, the
+    // nearest if several, or -1.
+    pointAt: function (cp) {
+      if (!this._map) {
+        return -1;
+      }
+      var scale = Math.pow(2, this._map.getZoom());
+      var lp = this._map.containerPointToLayerPoint(cp);
+      var origin = this._map.getPixelOrigin();
+      var px = lp.x + origin.x;
+      var py = lp.y + origin.y;
+      var reach = dotRadius() + 3;
+      var best = -1;
+      var bestD = reach * reach;
+      for (var i = 0; i < this._xs.length; i++) {
+        var dx = this._xs[i] * scale - px;
+        var dy = this._ys[i] * scale - py;
+        var dd = dx * dx + dy * dy;
+        if (dd <= bestD) {
+          best = i;
+          bestD = dd;
+        }
+      }
+      return best;
+    },
+
+    assetAt: function (i) {
+      return this._assets[i];
+    },
+
+    latLngAt: function (i) {
+      return map.unproject([this._xs[i], this._ys[i]], 0);
+    }
+  });
+
+  // Points in a pane of their own above the lines (app.css places it).
+  map.createPane('assetPoints');
+  var points = new PointLayer({ pane: 'assetPoints' });
   var lines = L.featureGroup().addTo(map);
+  points.addTo(map);
+  map.assetPoints = points;
 
   var overlays = {};
   overlays[d.tUnits] = units;
@@ -122,44 +318,30 @@
     })
     .catch(function () { /* the assets still show without boundaries */ });
 
-  // byId holds what is drawn: id → {layer, group, version}.
+  // Lines are Leaflet polylines on the shared canvas renderer; byId holds
+  // them: id → {layer, version}.
   var byId = new Map();
 
-  function styleOf(p) {
-    var colour = colourOf(p);
-    if (lineKinds[p.kind]) {
-      return { color: colour, weight: 4, opacity: 0.9 };
-    }
-    return { color: '#222222', weight: p.coarse ? 1.5 : 1, dashArray: p.coarse ? '2 2' : null,
-      fillColor: colour, fillOpacity: 0.9 };
-  }
-
-  function layerOf(f) {
-    var g = f.geometry;
-    var p = f.properties;
-    if (!g) {
-      return null;
-    }
-    var opts = styleOf(p);
-    opts.renderer = renderer;
-    opts.bubblingMouseEvents = false;
-    var layer;
-    if (g.type === 'Point') {
-      opts.radius = 5;
-      layer = L.circleMarker([g.coordinates[1], g.coordinates[0]], opts);
-    } else if (g.type === 'LineString' || g.type === 'MultiLineString') {
-      layer = L.polyline(L.GeoJSON.coordsToLatLngs(g.coordinates, g.type === 'MultiLineString' ? 1 : 0), opts);
-    } else {
-      return null;
-    }
-    layer.asset = p;
-    return layer;
+  function lineStyle(p) {
+    return { color: colourOf(p), weight: 4, opacity: 0.9 };
   }
 
   function draw(features) {
+    var pts = [];
     var seen = new Set();
     features.forEach(function (f) {
+      var g = f.geometry;
       var p = f.properties || {};
+      if (!g) {
+        return;
+      }
+      if (g.type === 'Point') {
+        pts.push({ lat: g.coordinates[1], lng: g.coordinates[0], asset: p });
+        return;
+      }
+      if (g.type !== 'LineString' && g.type !== 'MultiLineString') {
+        return;
+      }
       var id = f.id != null ? f.id : p.id;
       seen.add(id);
       var known = byId.get(id);
@@ -167,29 +349,34 @@
         return;
       }
       if (known) {
-        known.group.removeLayer(known.layer);
+        lines.removeLayer(known.layer);
       }
-      var layer = layerOf(f);
-      if (!layer) {
-        byId.delete(id);
-        return;
-      }
-      var group = layer instanceof L.CircleMarker ? points : lines;
-      group.addLayer(layer);
-      byId.set(id, { layer: layer, group: group, version: p.version });
+      var opts = lineStyle(p);
+      opts.renderer = renderer;
+      opts.bubblingMouseEvents = false;
+      var layer = L.polyline(L.GeoJSON.coordsToLatLngs(g.coordinates, g.type === 'MultiLineString' ? 1 : 0), opts);
+      layer.asset = p;
+      lines.addLayer(layer);
+      byId.set(id, { layer: layer, version: p.version });
     });
     byId.forEach(function (entry, id) {
       if (!seen.has(id)) {
-        entry.group.removeLayer(entry.layer);
+        lines.removeLayer(entry.layer);
         byId.delete(id);
       }
     });
+    points.setPoints(pts);
   }
 
   function recolour() {
     byId.forEach(function (entry) {
-      entry.layer.setStyle(styleOf(entry.layer.asset));
+      entry.layer.setStyle(lineStyle(entry.layer.asset));
     });
+    points.recolour();
+  }
+
+  function shownCount() {
+    return points.size() + byId.size;
   }
 
   var loaded = null;
@@ -227,8 +414,8 @@
       draw(fc.features || []);
       loaded = want;
       pending = null;
-      el.dataset.count = String(byId.size);
-      setStatus('ready', d.tShown.replace('%s', numFmt.format(byId.size)));
+      el.dataset.count = String(shownCount());
+      setStatus('ready', d.tShown.replace('%s', numFmt.format(shownCount())));
     }).catch(function (err) {
       if (err && err.name === 'AbortError') {
         return;
@@ -281,16 +468,35 @@
     return box;
   }
 
-  function onAsset(e) {
-    if (e.layer && e.layer.asset) {
-      L.popup().setLatLng(e.latlng).setContent(assetPopup(e.layer.asset)).openOn(map);
-    }
+  function openAsset(latlng, asset) {
+    L.popup().setLatLng(latlng).setContent(assetPopup(asset)).openOn(map);
   }
-  points.on('click', onAsset);
-  lines.on('click', onAsset);
 
-  // A click on empty map offers the nearby search around that point.
+  // A point drawn under the mouse wins over a line below it.
+  function pointUnder(e) {
+    if (!map.hasLayer(points)) {
+      return -1;
+    }
+    return points.pointAt(e.containerPoint);
+  }
+
+  lines.on('click', function (e) {
+    var i = pointUnder(e);
+    if (i >= 0) {
+      openAsset(points.latLngAt(i), points.assetAt(i));
+    } else if (e.layer && e.layer.asset) {
+      openAsset(e.latlng, e.layer.asset);
+    }
+  });
+
+  // A click elsewhere: the point asset there, else the nearby search around
+  // that point.
   map.on('click', function (e) {
+    var i = pointUnder(e);
+    if (i >= 0) {
+      openAsset(points.latLngAt(i), points.assetAt(i));
+      return;
+    }
     var ll = e.latlng.wrap();
     var lat = ll.lat.toFixed(6);
     var lon = ll.lng.toFixed(6);
@@ -305,6 +511,19 @@
     link.textContent = d.tNearby;
     box.appendChild(link);
     L.popup().setLatLng(e.latlng).setContent(box).openOn(map);
+  });
+
+  // The pointer shows what can be clicked.
+  var hoverQueued = false;
+  map.on('mousemove', function (e) {
+    if (hoverQueued) {
+      return;
+    }
+    hoverQueued = true;
+    window.requestAnimationFrame(function () {
+      hoverQueued = false;
+      L.DomUtil[pointUnder(e) >= 0 ? 'addClass' : 'removeClass'](el, 'map-hover');
+    });
   });
 
   // Colour by kind or by free capacity; the legend follows.
