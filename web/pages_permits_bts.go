@@ -39,7 +39,7 @@ func (s *Server) permitsBTSListPage(c echo.Context, a auth.Actor) error {
 		Operator: c.QueryParam("operator"), Classes: btsClassifications, CanLog: a.Has(auth.RoleOperator),
 		ShowOperator: a.SeesEverything() || a.Has(auth.RoleOfficer)}
 	v := s.newView(c, "permits.bts.title", &d)
-	f := permits.DeploymentFilter{Unit: strings.TrimSpace(d.Unit), Classification: d.Class, Cursor: c.QueryParam("cursor"), Limit: 50}
+	f := permits.DeploymentFilter{Unit: strings.TrimSpace(d.Unit), Classification: d.Class, Cursor: c.QueryParam("cursor"), Limit: 50, Newest: true}
 	if d.ShowOperator {
 		f.Operator = strings.TrimSpace(d.Operator)
 	}
