@@ -193,8 +193,8 @@ func (s *Server) permitsBTSReclassifySubmit(c echo.Context, a auth.Actor) error 
 	l := s.newView(c, "permits.bts.detail.title", nil).l
 	var de *infrashare.Error
 	errors.As(recErr, &de)
-	for field := range de.Fields {
-		d.Errs[field] = l.T("permits.bts.err." + field)
+	for field, msg := range de.Fields {
+		d.Errs[field] = permitsBTSFieldMessage(l, field, msg)
 	}
 	return s.renderPermitsBTSDetail(c, http.StatusUnprocessableEntity, d, "permits.error.form")
 }
@@ -268,7 +268,7 @@ func (s *Server) permitsBTSNewSubmit(c echo.Context, a auth.Actor) error {
 		}
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || n <= 0 {
-			d.Errs[field] = v.l.T("permits.bts.err." + field)
+			d.Errs[field] = permitsBTSFieldMessage(v.l, field, "")
 			continue
 		}
 		*dst = &n

@@ -400,3 +400,39 @@ func TestPagePermitsCatalogueKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestPagePermitsRefusalCitesRequest: the form offers VNPT's rejected
+// request on the tower, and a refusal citing it is accepted.
+func TestPagePermitsRefusalCitesRequest(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		f := permitsSetup(t, db)
+		var req struct {
+			ID     int64  `json:"id"`
+			Number string `json:"number"`
+		}
+		f.a.mustJSON(f.a.call("POST", "/api/v1/colocation-requests", f.a.token("operator"), requestBody(f.towerID)), 201, &req)
+		f.a.mustJSON(f.a.call("POST", fmt.Sprintf("/api/v1/colocation-requests/%d/actions", req.ID), f.a.token("operator2"),
+			map[string]any{"action": "reject", "reason_code": "no_capacity", "reason": "Cột đã kín vị trí"}), 200, nil)
+
+		op, name, tok := permitsSignedIn(t, f.a, "operator")
+		tower := fmt.Sprint(f.towerID)
+		wantPage(t, op.post("/permits/check", permitsApplication(name, tok)), 200,
+			fmt.Sprintf(`<option value="%d">%s – Bị từ chối</option>`, req.ID, req.Number))
+		form := permitsApplication(name, tok)
+		form.Set("j_reason_"+tower, "refused")
+		form.Set("j_text_"+tower, "Viettel từ chối cho thuê vị trí")
+		form.Set("j_request_"+tower, "999999")
+		wantPage(t, op.post("/permits/new", form), 422, "Không có yêu cầu dùng chung này.")
+		form.Set("j_request_"+tower, fmt.Sprint(req.ID))
+		r := op.post("/permits/new", form)
+		m := permitsIDPath.FindStringSubmatch(r.header.Get("Location"))
+		if r.status != http.StatusSeeOther || m == nil {
+			t.Fatalf("file: %d\n%s", r.status, r.body)
+		}
+		p := permitsAPIGet(t, f.a, "operator", m[1])
+		if len(p.Justifications) != 1 || p.Justifications[0].ColocationRequestID == nil || *p.Justifications[0].ColocationRequestID != req.ID {
+			t.Fatalf("justifications %+v", p.Justifications)
+		}
+		wantPage(t, op.get("/permits/"+m[1]), 200, "Chủ sở hữu từ chối cho thuê", fmt.Sprintf(`href="/colocation/%d"`, req.ID))
+	})
+}
