@@ -288,8 +288,11 @@ type DeploymentFilter struct {
 	Unit           string
 	Operator       string
 	Classification string
-	Limit          int
-	Cursor         string
+	// Newest lists the latest records first (the log page); the default
+	// is by ascending id.
+	Newest bool
+	Limit  int
+	Cursor string
 }
 
 // ListDeployments lists BTS records by id.
@@ -312,7 +315,7 @@ func (s *Service) ListDeployments(ctx context.Context, actor auth.Actor, f Deplo
 		}
 		q = q.Where("classification = ?", f.Classification)
 	}
-	rows, next, err := auth.Page(q, "id", f.Cursor, f.Limit, false, func(r Deployment) int64 { return r.ID })
+	rows, next, err := auth.Page(q, "id", f.Cursor, f.Limit, f.Newest, func(r Deployment) int64 { return r.ID })
 	if err != nil {
 		return nil, "", err
 	}

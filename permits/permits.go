@@ -610,11 +610,11 @@ func (s *Service) Act(ctx context.Context, actor auth.Actor, id int64, a PermitA
 				if err != nil {
 					return err
 				}
-				n, err := s.db.NextCounter(ctx, fmt.Sprintf("permit-no:%s:%d", authority.Code, today.Year))
+				n, err := s.db.NextCounter(ctx, permitNoCounter(authority.Code, today.Year))
 				if err != nil {
 					return err
 				}
-				next.PermitNo = fmt.Sprintf("%s-%d-%04d", authority.Code, today.Year, n)
+				next.PermitNo = formatPermitNo(authority.Code, today.Year, n)
 			}
 		case "return":
 			if reason == "" {
