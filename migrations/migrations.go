@@ -38,6 +38,7 @@ func all() []*gormigrate.Migration {
 		m0004Colocation(),
 		m0005Permits(),
 		m0006Scale(),
+		m0007MapSettings(),
 	}
 }
 
