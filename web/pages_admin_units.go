@@ -122,7 +122,7 @@ func (s *Server) adminUnitRetire(c echo.Context, a auth.Actor) error {
 	if err == nil {
 		return adminRedirect(c, "/admin/units", map[string]string{"q": code, "done": "retired"})
 	}
-	status := http.StatusNotFound
+	status := http.StatusUnprocessableEntity
 	if infrashare.ErrorCode(err) == infrashare.ENOTFOUND {
 		// Nothing of that code is valid on that day: a problem of the form,
 		// not a missing page.
