@@ -112,8 +112,9 @@ func (s *Server) adminTargetPut(c echo.Context, a auth.Actor) error {
 // adminSettingRow is a dated setting as the page shows it.
 type adminSettingRow struct {
 	permits.SettingRow
-	Label  string
-	Pretty string
+	Label string
+	// Compact is the value on one line, for the list.
+	Compact string
 }
 
 // adminSettingsData is the dated settings with the form that changes one.
@@ -134,11 +135,21 @@ func adminPrettyJSON(raw []byte) string {
 	return buf.String()
 }
 
+// adminCompactJSON writes a setting's value on one line, for the list.
+func adminCompactJSON(raw []byte) string {
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil {
+		return string(raw)
+	}
+	return buf.String()
+}
+
 // adminSettingLabel says what a setting is for, "" for a key the
 // catalogue does not describe.
 func adminSettingLabel(l localizer, key string) string {
-	if _, ok := catalogues[l.lang]["adminpg.setting."+key]; ok {
-		return l.T("adminpg.setting." + key)
+	msgKey := "adminpg.setting." + key
+	if _, ok := catalogues[l.lang][msgKey]; ok {
+		return l.T(msgKey)
 	}
 	return ""
 }
@@ -164,7 +175,7 @@ func (s *Server) renderAdminSettings(c echo.Context, a auth.Actor, d *adminSetti
 	// The first row of a key is the one in force (else its next one).
 	editKey, fill := d.Form.Values["key"], d.Form.Values["key"] != "" && d.Form.Values["value"] == ""
 	for _, r := range rows {
-		d.Items = append(d.Items, adminSettingRow{SettingRow: r, Label: adminSettingLabel(v.l, r.Key), Pretty: adminPrettyJSON(r.Value)})
+		d.Items = append(d.Items, adminSettingRow{SettingRow: r, Label: adminSettingLabel(v.l, r.Key), Compact: adminCompactJSON(r.Value)})
 		if !seen[r.Key] {
 			seen[r.Key] = true
 			d.Keys = append(d.Keys, r.Key)
