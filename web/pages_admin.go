@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -149,7 +150,12 @@ func adminNotice(l localizer, c echo.Context) string {
 	case "removed":
 		return l.T("adminpg.done.removed")
 	case "imported":
-		return l.T("adminpg.units.import.done", c.QueryParam("updated"), c.QueryParam("created"))
+		// Counts only: the link must not put other words in the page.
+		updated, err1 := strconv.Atoi(c.QueryParam("updated"))
+		created, err2 := strconv.Atoi(c.QueryParam("created"))
+		if err1 == nil && err2 == nil {
+			return l.T("adminpg.units.import.done", updated, created)
+		}
 	}
 	return ""
 }
