@@ -210,3 +210,133 @@ func escapeLike(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	return r.Replace(s)
 }
+
+// GetOrg returns one organisation, for admins.
+func (s *Service) GetOrg(ctx context.Context, actor Actor, id int64) (OrgView, error) {
+	if err := requireAdmin(actor); err != nil {
+		return OrgView{}, err
+	}
+	var org Organization
+	err := s.db.Conn(ctx).Where("id = ?", id).First(&org).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return OrgView{}, infrashare.NotFound("organisation")
+	}
+	if err != nil {
+		return OrgView{}, err
+	}
+	units, err := s.jurisdictions(ctx, []Organization{org})
+	if err != nil {
+		return OrgView{}, err
+	}
+	return viewOf(org, units[org.ID]), nil
+}
+
+// OrgPatch changes an organisation: any subset. The code and the kind stay:
+// other records name the code, and the kind decides which roles its users
+// may hold.
+type OrgPatch struct {
+	Name         *string   `json:"name" validate:"omitempty,max=300"`
+	Group        *string   `json:"group" validate:"omitempty,max=32"`
+	Contact      *Contact  `json:"contact"`
+	Jurisdiction *[]string `json:"jurisdiction" validate:"omitempty,max=200,dive,required,max=16"`
+}
+
+// UpdateOrg renames an organisation, changes its group or contact, or an
+// authority's jurisdiction (of known units, never empty).
+func (s *Service) UpdateOrg(ctx context.Context, actor Actor, id int64, p OrgPatch) (OrgView, error) {
+	if err := requireAdmin(actor); err != nil {
+		return OrgView{}, err
+	}
+	if p.Name != nil {
+		name := strings.TrimSpace(*p.Name)
+		p.Name = &name
+	}
+	if p.Group != nil {
+		group := strings.TrimSpace(*p.Group)
+		p.Group = &group
+	}
+	if err := infrashare.Validate(p); err != nil {
+		return OrgView{}, err
+	}
+	fields := infrashare.FieldErrors{}
+	if p.Name != nil && *p.Name == "" {
+		fields.Add("name", "is required")
+	}
+	if p.Group != nil && *p.Group != "" && !orgCodePattern.MatchString(*p.Group) {
+		fields.Add("group", "must be upper-case letters, digits and hyphens")
+	}
+	if err := fields.Err(); err != nil {
+		return OrgView{}, err
+	}
+	var out OrgView
+	err := s.db.Tx(ctx, func(ctx context.Context) error {
+		tx := s.db.Conn(ctx)
+		var org Organization
+		err := tx.Where("id = ?", id).First(&org).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return infrashare.NotFound("organisation")
+		}
+		if err != nil {
+			return err
+		}
+		units, err := s.jurisdictions(ctx, []Organization{org})
+		if err != nil {
+			return err
+		}
+		before := viewOf(org, units[org.ID])
+		if p.Name != nil {
+			org.Name = *p.Name
+		}
+		if p.Group != nil {
+			org.GroupCode = nil
+			if *p.Group != "" {
+				g := *p.Group
+				org.GroupCode = &g
+			}
+		}
+		if p.Contact != nil {
+			org.ContactName, org.ContactEmail, org.ContactPhone = p.Contact.Name, p.Contact.Email, p.Contact.Phone
+		}
+		newUnits := units[org.ID]
+		if p.Jurisdiction != nil {
+			newUnits = uniqueSorted(*p.Jurisdiction)
+			switch {
+			case org.Kind == KindAuthority && len(newUnits) == 0:
+				return infrashare.Invalid("jurisdiction", "an authority needs the codes of the units it decides for")
+			case org.Kind != KindAuthority && len(newUnits) > 0:
+				return infrashare.Invalid("jurisdiction", "only an authority has a jurisdiction")
+			}
+			for _, u := range newUnits {
+				var n int64
+				if err := tx.Table("admin_units").Where("code = ?", u).Count(&n).Error; err != nil {
+					return err
+				}
+				if n == 0 {
+					return infrashare.Invalid("jurisdiction", "unknown unit code "+u)
+				}
+			}
+			if err := tx.Where("org_id = ?", org.ID).Delete(&Jurisdiction{}).Error; err != nil {
+				return err
+			}
+			for _, u := range newUnits {
+				if err := tx.Create(&Jurisdiction{OrgID: org.ID, UnitCode: u}).Error; err != nil {
+					return err
+				}
+			}
+		}
+		org.UpdatedAt = s.now()
+		if err := tx.Save(&org).Error; err != nil {
+			return err
+		}
+		out = viewOf(org, newUnits)
+		return s.Audit.Record(ctx, actor, Change{Action: "organization.update", ObjectType: "organization",
+			ObjectID: strconv.FormatInt(org.ID, 10), Before: before, After: out})
+	})
+	if err == nil {
+		// The group and an officer's jurisdiction are part of the cached
+		// actor.
+		s.users.dropWhere(func(a Actor) bool { return a.OrgID == id })
+		s.tokens.dropWhere(func(a Actor) bool { return a.OrgID == id })
+	}
+	return out, err
+}

@@ -271,11 +271,14 @@ func contains(list []string, s string) bool {
 
 // UserFilter selects users.
 type UserFilter struct {
-	Org    string
-	Role   string
-	Q      string
-	Limit  int
-	Cursor string
+	Org  string
+	Role string
+	Q    string
+	// Disabled, when set, keeps the disabled (true) or the active (false)
+	// users only.
+	Disabled *bool
+	Limit    int
+	Cursor   string
 }
 
 // ListUsers lists users by id.
@@ -299,6 +302,9 @@ func (s *Service) ListUsers(ctx context.Context, actor Actor, f UserFilter) ([]U
 	}
 	if f.Q != "" {
 		q = q.Where("search_key LIKE ? ESCAPE '\\'", "%"+escapeLike(infrashare.Fold(f.Q))+"%")
+	}
+	if f.Disabled != nil {
+		q = q.Where("disabled = ?", *f.Disabled)
 	}
 	users, next, err := Page(q, "id", f.Cursor, f.Limit, false, func(r User) int64 { return r.ID })
 	if err != nil {
