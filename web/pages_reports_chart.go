@@ -76,6 +76,7 @@ const (
 	chartGroupMinW = 84
 	chartBottom    = 34
 	chartMinWidth  = 480
+	chartCharW     = 8 // a generous width of a label's character
 	// chartValueBars is the most bars that still get their value written
 	// above them.
 	chartValueBars = 16
@@ -96,7 +97,8 @@ func layoutChart(groups []chartGroup, legend []chartLegend) reportChart {
 	x := chartLeft + chartGroupGap/2
 	for _, g := range groups {
 		barsW := len(g.Bars)*chartBarW + (len(g.Bars)-1)*chartBarGap
-		groupW := max(barsW, chartGroupMinW)
+		// Wide enough for its label, so that neighbouring labels never meet.
+		groupW := max(barsW, chartGroupMinW, chartCharW*len([]rune(g.Label))+8-chartGroupGap)
 		bx := x + (groupW-barsW)/2
 		for _, b := range g.Bars {
 			bar := reportBar{X: bx, W: chartBarW, Class: b.Class, Title: b.Title, Y: ch.Base}
@@ -108,6 +110,17 @@ func layoutChart(groups []chartGroup, legend []chartLegend) reportChart {
 			}
 			bar.H = ch.Base - bar.Y
 			bar.ValueX, bar.ValueY = bx+chartBarW/2, bar.Y-4
+			target := b.Target
+			if target == nil {
+				target = g.Target
+			}
+			// A value written across its target line is hard to read: it
+			// moves just above the line.
+			if target != nil {
+				if ty := yOf(*target); ty >= bar.ValueY-12 && ty <= bar.ValueY+3 {
+					bar.ValueY = ty - 4
+				}
+			}
 			ch.Bars = append(ch.Bars, bar)
 			if b.Target != nil {
 				ch.Targets = append(ch.Targets, chartTarget{X1: bx - 2, X2: bx + chartBarW + 2, Y: yOf(*b.Target), Title: b.TargetTitle})

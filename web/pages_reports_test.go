@@ -346,3 +346,60 @@ func reportsTamper(t *testing.T, db *database.DB, stmts ...string) {
 		}
 	}
 }
+
+// TestReportsChartLayout: bars stand on the 0 % line at their height, the
+// targets sit at their value, a value label never crosses its target line,
+// and neighbouring group labels leave room for their text.
+func TestReportsChartLayout(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	cases := []struct {
+		name   string
+		groups []chartGroup
+	}{
+		{"years", []chartGroup{
+			{Label: "2025", Target: f(0.4), Bars: []chartValue{{Value: f(0.352)}, {Value: f(0.648)}}},
+			{Label: "2026", Target: f(0.5), Bars: []chartValue{{Value: f(0.5)}, {Value: nil}}},
+		}},
+		{"districts", []chartGroup{
+			{Label: "Huyện Vĩnh Thạnh", Target: f(0.7), Bars: []chartValue{{Value: f(0.68)}}},
+			{Label: "Huyện Phong Điền", Target: f(0.7), Bars: []chartValue{{Value: f(1)}}},
+		}},
+		{"per-bar targets", []chartGroup{
+			{Label: "VNPT", Bars: []chartValue{{Value: f(0.39), Target: f(0.4)}, {Value: f(0.2), Target: f(0.5)}}},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ch := layoutChart(tc.groups, nil)
+			i := 0
+			for _, g := range tc.groups {
+				for _, b := range g.Bars {
+					bar := ch.Bars[i]
+					i++
+					want := 0
+					if b.Value != nil {
+						want = int(*b.Value*chartPlot + 0.5)
+					}
+					if bar.H != want || bar.Y+bar.H != ch.Base {
+						t.Fatalf("bar %+v for %v: height %d, want %d", bar, b.Value, bar.H, want)
+					}
+					for _, tg := range ch.Targets {
+						if tg.X1 <= bar.ValueX && bar.ValueX <= tg.X2 && tg.Y >= bar.ValueY-11 && tg.Y <= bar.ValueY+1 {
+							t.Fatalf("the value of %+v crosses the target at %d", bar, tg.Y)
+						}
+					}
+				}
+			}
+			for j := 1; j < len(ch.Labels); j++ {
+				room := ch.Labels[j].X - ch.Labels[j-1].X
+				need := chartCharW * (len([]rune(ch.Labels[j].Text)) + len([]rune(ch.Labels[j-1].Text))) / 2
+				if room < need {
+					t.Fatalf("labels %q and %q are %d apart, need %d", ch.Labels[j-1].Text, ch.Labels[j].Text, room, need)
+				}
+			}
+			if ch.Width < ch.Right || ch.Ticks[0].Y != ch.Base || ch.Ticks[4].Y != ch.Base-chartPlot {
+				t.Fatalf("frame %+v", ch)
+			}
+		})
+	}
+}
