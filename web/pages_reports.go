@@ -50,8 +50,10 @@ var ratioGroupings = []string{"year", "unit", "operator"}
 type ratioRow struct {
 	permits.RatioRow
 	RecordsURL string
-	Official   *float64
-	Met        bool
+	// ClassURL links each classification's count to its records.
+	ClassURL map[string]string
+	Official *float64
+	Met      bool
 }
 
 type ratioPageData struct {
@@ -120,6 +122,10 @@ func newRatioRow(r permits.RatioRow, official string) ratioRow {
 	// the same filters.
 	if _, query, ok := strings.Cut(r.Records, "?"); ok {
 		row.RecordsURL = "/bts?" + query
+		row.ClassURL = map[string]string{}
+		for _, class := range []string{permits.ClassShared, permits.ClassOwnExisting, permits.ClassNewStructure} {
+			row.ClassURL[class] = row.RecordsURL + "&classification=" + class
+		}
 	}
 	return row
 }

@@ -95,7 +95,8 @@ func TestPageReportsSharingRatio(t *testing.T) {
 			got := reportsRowHTML(t, r.body, fmt.Sprintf(`<th scope="row">%d</th>`, row.Year))
 			for _, want := range []string{">" + fmtNum(row.Total) + "<", ">" + fmtNum(row.Shared) + "<", ">" + fmtPct(row.Ratio) + "<",
 				">" + fmtPct(row.RatioBroad) + "<", fmtPct(row.Target), fmtPct(row.Forecast),
-				`href="/bts?year=` + fmt.Sprint(row.Year) + `"`} {
+				`href="/bts?year=` + fmt.Sprint(row.Year) + `"`,
+				`href="/bts?year=` + fmt.Sprint(row.Year) + `&amp;classification=shared">` + fmtNum(row.Shared) + `</a>`} {
 				if !strings.Contains(got, want) {
 					t.Fatalf("row %d lacks %q (API %+v):\n%s", row.Year, want, row, got)
 				}
