@@ -70,6 +70,10 @@ func TestBrowserReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantText(t, ctx, "table.report-table thead", "Đơn vị hành chính")
+	if err := chromedp.Do(ctx, chromedp.ScrollIntoView(chromedp.CSS("svg.report-chart"))); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "reports-ratio-unit.png")
 
 	// The undergrounding report.
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/reports"), chromedp.WaitVisible(chromedp.CSS(`#rc-undg a`)),

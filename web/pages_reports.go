@@ -191,20 +191,26 @@ func ratioGroupChart(l localizer, rows []ratioRow) reportChart {
 		legend = append(legend, chartLegend{Class: shade[y], Text: strconv.Itoa(y)})
 	}
 	legend = append(legend, chartLegend{Target: true, Text: l.T("reports.ratio.target")})
+	// One slot a year in every group, so that the years line up; a year
+	// without records stays empty.
 	var groups []chartGroup
 	for _, r := range rows {
 		label := r.Group.Code
-		if r.Group.Name != "" && len([]rune(r.Group.Name)) <= 14 {
+		if r.Group.Name != "" {
 			label = r.Group.Name
 		}
 		if n := len(groups); n == 0 || groups[n-1].Label != label {
-			groups = append(groups, chartGroup{Label: label})
+			g := chartGroup{Label: label, Bars: make([]chartValue, len(years))}
+			for i, y := range years {
+				g.Bars[i] = chartValue{Class: shade[y], Title: l.T("reports.chart.group_none", label, strconv.Itoa(y))}
+			}
+			groups = append(groups, g)
 		}
 		y := strconv.Itoa(r.Year)
 		g := &groups[len(groups)-1]
-		g.Bars = append(g.Bars, chartValue{Value: r.Official, Class: shade[r.Year],
+		g.Bars[sort.SearchInts(years, r.Year)] = chartValue{Value: r.Official, Class: shade[r.Year],
 			Title:  l.T("reports.chart.group_of", label, y, fmtPct(r.Official)),
-			Target: r.Target, TargetTitle: l.T("reports.chart.target_of", y, fmtPct(r.Target))})
+			Target: r.Target, TargetTitle: l.T("reports.chart.target_of", y, fmtPct(r.Target))}
 	}
 	return layoutChart(groups, legend)
 }

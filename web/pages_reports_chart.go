@@ -140,7 +140,7 @@ func layoutChart(groups []chartGroup, legend []chartLegend) reportChart {
 		l.X, l.Y = lx, 14
 		ch.Legend = append(ch.Legend, l)
 		// Room for the swatch and roughly 7 units a character.
-		lx += 28 + 7*len([]rune(l.Text))
+		lx += 36 + 7*len([]rune(l.Text))
 	}
 	if lx > ch.Width {
 		ch.Width = lx
