@@ -15,22 +15,10 @@ import (
 // tower of owner with a free slot, as the role's account sees it.
 func colocationFreeAsset(t *testing.T, base, email, owner string) (int64, string) {
 	t.Helper()
-	body := strings.NewReader(fmt.Sprintf(`{"email":%q,"password":%q}`, email, demoPassword))
-	resp, err := http.Post(base+"/api/v1/auth/login", "application/json", body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var login struct {
-		Token string `json:"token"`
-	}
-	err = json.NewDecoder(resp.Body).Decode(&login)
-	resp.Body.Close()
-	if err != nil || login.Token == "" {
-		t.Fatalf("API sign-in: %d %v", resp.StatusCode, err)
-	}
+	token := browserAPIToken(t, base, email)
 	req, _ := http.NewRequest("GET", base+"/api/v1/assets?kind=tower&status=in_service&min_free=1&limit=1&owner="+owner, nil)
-	req.Header.Set("Authorization", "Bearer "+login.Token)
-	resp, err = http.DefaultClient.Do(req)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,7 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -74,25 +72,13 @@ type mapPoint struct {
 // test outline, not the district's real boundary.
 func mapImportOutline(t *testing.T, base string) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"email": demoLogins["admin"], "password": demoPassword})
-	resp, err := http.Post(base+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var login struct {
-		Token string `json:"token"`
-	}
-	err = json.NewDecoder(resp.Body).Decode(&login)
-	resp.Body.Close()
-	if err != nil || login.Token == "" {
-		t.Fatalf("admin sign-in: %v", err)
-	}
+	token := browserAPIToken(t, base, demoLogins["admin"])
 	outline := unitFeatures(unitFeature(`{"code":"916"}`, `{"type":"Polygon","coordinates":[[[105.735,10.055],[105.765,10.068],`+
 		`[105.800,10.045],[105.792,10.012],[105.760,10.005],[105.738,10.025],[105.735,10.055]]]}`))
 	req, _ := http.NewRequest("POST", base+"/api/v1/admin-units/import", strings.NewReader(outline))
 	req.Header.Set("Content-Type", geoJSONType)
-	req.Header.Set("Authorization", "Bearer "+login.Token)
-	resp, err = http.DefaultClient.Do(req)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

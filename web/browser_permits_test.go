@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -18,22 +17,10 @@ import (
 // so that a site 22 m north of it has sharing candidates.
 func permitsBrowserSite(t *testing.T, base string) (lat, lon float64, code string) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"email": demoLogins["operator"], "password": demoPassword})
-	resp, err := http.Post(base+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var login struct {
-		Token string `json:"token"`
-	}
-	err = json.NewDecoder(resp.Body).Decode(&login)
-	resp.Body.Close()
-	if err != nil || login.Token == "" {
-		t.Fatalf("api sign-in: %v", err)
-	}
+	token := browserAPIToken(t, base, demoLogins["operator"])
 	req, _ := http.NewRequest("GET", base+"/api/v1/assets/nearby?lat=10.032&lon=105.77&radius_m=3000&kind=tower&min_free=1", nil)
-	req.Header.Set("Authorization", "Bearer "+login.Token)
-	resp, err = http.DefaultClient.Do(req)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -336,4 +337,23 @@ func TestBrowserSignInSwitchesAccount(t *testing.T) {
 		browserSignIn(t, ctx, base, email)
 		wantText(t, ctx, "header", email)
 	}
+}
+
+// browserAPIToken signs email in through the API of the running binary and
+// returns the bearer token, for browser tests that prepare data first.
+func browserAPIToken(t *testing.T, base, email string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"email": email, "password": demoPassword})
+	resp, err := http.Post(base+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var login struct {
+		Token string `json:"token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&login); err != nil || login.Token == "" {
+		t.Fatalf("API sign-in as %s: %d %v", email, resp.StatusCode, err)
+	}
+	return login.Token
 }
