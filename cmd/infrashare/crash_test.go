@@ -38,7 +38,7 @@ func (s *server) kill(t *testing.T) {
 	}
 }
 
-// sentReader is a request body that says when the server has read all of
+// sentReader is a request body that says when the client has sent all of
 // it.
 type sentReader struct {
 	r    io.Reader
@@ -92,15 +92,15 @@ func TestCrashDuringImportLeavesNothing(t *testing.T) {
 	db := openDB(t, url)
 	ctx := dbtest.Context(t)
 
-	// When to kill: once the server has read the whole file (it is still
-	// parsing and checking it), or a while after the import's transaction
-	// started inserting rows.
+	// When to kill: as soon as the whole file has been sent (the server is
+	// still reading and checking it; nothing is written yet), or a while
+	// after the import's transaction started inserting rows.
 	kills := []struct {
 		name        string
 		waitInserts bool
 		delay       time.Duration
 	}{
-		{"file read, rows being checked", false, 0},
+		{"file sent, rows being read and checked", false, 0},
 		{"first rows inserted", true, 0},
 		{"inserting +250 ms", true, 250 * time.Millisecond},
 		{"inserting +700 ms", true, 700 * time.Millisecond},
