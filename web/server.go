@@ -43,6 +43,9 @@ type Config struct {
 	Clock infrashare.Clock
 	// PolicyPoll is how often a replica looks for new policies (default 1 s).
 	PolicyPoll time.Duration
+	// SweepInterval is how often a replica marks overdue and expired
+	// co-location requests (default 30 s).
+	SweepInterval time.Duration
 }
 
 // Server is the HTTP server with its dependencies.
@@ -74,6 +77,9 @@ func New(ctx context.Context, cfg Config, db *database.DB, log *slog.Logger) (*S
 	}
 	if cfg.PolicyPoll <= 0 {
 		cfg.PolicyPoll = time.Second
+	}
+	if cfg.SweepInterval <= 0 {
+		cfg.SweepInterval = 30 * time.Second
 	}
 	spec, err := openAPIJSON()
 	if err != nil {
@@ -237,18 +243,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// sweepDeadlines marks overdue and expired requests every 30 s until ctx
-// ends. Every replica runs it; the register makes each change once.
+// sweepDeadlines marks overdue and expired requests every SweepInterval
+// until ctx ends. Every replica runs it; the register makes each change
+// once, and each replica logs the changes it made.
 func (s *Server) sweepDeadlines(ctx context.Context) {
-	t := time.NewTicker(30 * time.Second)
+	t := time.NewTicker(s.cfg.SweepInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := s.registry.SweepDeadlines(ctx); err != nil && ctx.Err() == nil {
+			n, err := s.registry.SweepDeadlines(ctx)
+			if err != nil && ctx.Err() == nil {
 				s.log.Warn("deadline sweep failed", "error", err.Error())
+			}
+			if n > 0 {
+				s.log.Info("deadlines swept", "changed", n)
 			}
 		}
 	}

@@ -26,6 +26,7 @@ type Config struct {
 	TrustedProxies         []string      `env:"INFRASHARE_TRUSTED_PROXIES" envSeparator:","`
 	AllowUnknownMigrations bool          `env:"INFRASHARE_ALLOW_UNKNOWN_MIGRATIONS" envDefault:"false"`
 	ShutdownTimeout        time.Duration `env:"INFRASHARE_SHUTDOWN_TIMEOUT" envDefault:"30s"`
+	SweepInterval          time.Duration `env:"INFRASHARE_SWEEP_INTERVAL" envDefault:"30s"`
 
 	// Derived by check.
 	level   slog.Level
@@ -123,6 +124,9 @@ func (c *Config) check() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		return configError{"INFRASHARE_SHUTDOWN_TIMEOUT", "must be positive"}
+	}
+	if c.SweepInterval <= 0 {
+		return configError{"INFRASHARE_SWEEP_INTERVAL", "must be positive"}
 	}
 	return nil
 }

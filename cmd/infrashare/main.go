@@ -288,7 +288,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 	}
 	srv, err := web.New(ctx, web.Config{
 		Addr: cfg.Addr, BaseURL: cfg.BaseURL, TrustedProxies: cfg.proxies,
-		Version: version, ShutdownTimeout: cfg.ShutdownTimeout,
+		Version: version, ShutdownTimeout: cfg.ShutdownTimeout, SweepInterval: cfg.SweepInterval,
 	}, db, log)
 	if err != nil {
 		return err

@@ -190,6 +190,7 @@ func TestBadConfigurationStopsWithOneLineNamingTheVariable(t *testing.T) {
 		"INFRASHARE_BASE_URL":        "ftp://example.org",
 		"INFRASHARE_TRUSTED_PROXIES": "10.0.0.0/8,not-a-network",
 		"INFRASHARE_DEMO_PASSWORD":   "short",
+		"INFRASHARE_SWEEP_INTERVAL":  "0s",
 	}
 	for name, value := range cases {
 		t.Run(name, func(t *testing.T) {
