@@ -126,6 +126,12 @@ Flags:
 	case !o.bare && o.password == "":
 		return o, errors.New("no password: set INFRASHARE_DEMO_PASSWORD or give -password")
 	}
+	if _, err := newMix(o.reads, o.only); err != nil {
+		return o, err
+	}
+	if _, err := parseArea(o.area); err != nil {
+		return o, err
+	}
 	if u, err := url.Parse(o.url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return o, fmt.Errorf("-url %q: want http://host:port", o.url)
 	}
