@@ -14,7 +14,7 @@ CAN_RACE  := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO)
 # make run: the demo on the embedded SQLite database, unless told otherwise.
 export INFRASHARE_DEMO ?= true
 
-.PHONY: run build test lint bench clean
+.PHONY: run build test lint bench load clean
 
 run: build
 	./$(BIN) serve
@@ -38,6 +38,26 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+# make load: build bin/infrashare-load and drive a running server with the
+# mix of signed-in reads and writes (docs/load.md). It signs in with the demo
+# accounts, so the server needs them and INFRASHARE_DEMO_PASSWORD must hold
+# their password. Variables:
+#   INFRASHARE_LOAD_URL  the server under test (default http://127.0.0.1:8080)
+#   LOAD_DURATION        how long to send (default 30s)
+#   LOAD_RATE            requests per second on a fixed open-loop schedule (default 2000)
+#   LOAD_READS           share of reads, the rest writes (default 0.9)
+#   LOAD_FLAGS           more flags, e.g. -json, -area vietnam, -only nearby,
+#                        -rate 0 -concurrency 8 (see bin/infrashare-load -help)
+INFRASHARE_LOAD_URL ?= http://127.0.0.1:8080
+LOAD_DURATION       ?= 30s
+LOAD_RATE           ?= 2000
+LOAD_READS          ?= 0.9
+LOAD_FLAGS          ?=
+
+load:
+	$(GO) build -trimpath -o bin/infrashare-load ./cmd/infrashare-load
+	./bin/infrashare-load -url '$(INFRASHARE_LOAD_URL)' -duration $(LOAD_DURATION) -rate $(LOAD_RATE) -reads $(LOAD_READS) $(LOAD_FLAGS)
 
 clean:
 	rm -rf bin
