@@ -104,11 +104,17 @@ func Run(ctx context.Context, db *database.DB, opts Options) (Summary, error) {
 			return err
 		}
 		sum.Run = run
-		seeded, err := migrations.SeedDemoAccounts(ctx, db, opts.DemoPassword)
+		present, err := migrations.IsDemoSeeded(ctx, db)
 		if err != nil {
 			return err
 		}
-		sum.AccountsSeeded = seeded
+		if !present {
+			seeded, err := migrations.SeedDemoAccounts(ctx, db, opts.DemoPassword)
+			if err != nil {
+				return err
+			}
+			sum.AccountsSeeded = seeded
+		}
 		g, err := newGenerator(ctx, db, opts, run)
 		if err != nil {
 			return err

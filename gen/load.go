@@ -28,12 +28,18 @@ const sqliteStmtRows = 500
 // their own definitions afterwards, whatever happens.
 func (g *generator) write(ctx context.Context) (err error) {
 	tables := []string{"assets", "allocations", "bts_deployments"}
-	var dropped []indexDef
+	var dropped, droppedFKs []indexDef
 	defer func() {
-		// A fresh context: the indexes come back even when ctx is done.
+		// A fresh context: the indexes and foreign keys come back even
+		// when ctx is done.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Minute)
 		defer cancel()
 		t := time.Now()
+		for _, fk := range droppedFKs {
+			if _, e := g.db.SQL().ExecContext(rctx, fk.def); e != nil {
+				err = errors.Join(err, fmt.Errorf("recreate foreign key %s: %w", fk.name, e))
+			}
+		}
 		for _, ix := range dropped {
 			if _, e := g.db.SQL().ExecContext(rctx, ix.def); e != nil {
 				err = errors.Join(err, fmt.Errorf("recreate index %s: %w", ix.name, e))
@@ -43,6 +49,21 @@ func (g *generator) write(ctx context.Context) (err error) {
 			g.progress.logf("gen: %d indexes created in %s", len(dropped), time.Since(t).Round(time.Millisecond))
 		}
 	}()
+	if g.db.IsPostgres() {
+		// Foreign keys are checked row by row in a load; added back
+		// afterwards, each is checked by one join (and the rows are right
+		// by construction).
+		fks, err := g.foreignKeys(ctx, tables)
+		if err != nil {
+			return err
+		}
+		for _, fk := range fks {
+			if _, err := g.db.SQL().ExecContext(ctx, fk.drop); err != nil {
+				return err
+			}
+			droppedFKs = append(droppedFKs, indexDef{name: fk.name, def: fk.add})
+		}
+	}
 	for _, table := range tables {
 		ixs, err := g.indexes(ctx, table)
 		if err != nil {
@@ -77,6 +98,29 @@ func (g *generator) write(ctx context.Context) (err error) {
 }
 
 type indexDef struct{ name, def string }
+
+type foreignKey struct{ name, drop, add string }
+
+// foreignKeys are the PostgreSQL foreign keys of the tables, with the
+// statements that drop and add them.
+func (g *generator) foreignKeys(ctx context.Context, tables []string) ([]foreignKey, error) {
+	rows, err := g.db.SQL().QueryContext(ctx, `SELECT c.conname, c.conrelid::regclass::text, pg_get_constraintdef(c.oid)
+		FROM pg_constraint c WHERE c.contype = 'f' AND c.conrelid::regclass::text = ANY($1) ORDER BY 2, 1`, tables)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []foreignKey
+	for rows.Next() {
+		var name, table, def string
+		if err := rows.Scan(&name, &table, &def); err != nil {
+			return nil, err
+		}
+		out = append(out, foreignKey{name: name, drop: fmt.Sprintf(`ALTER TABLE %s DROP CONSTRAINT %s`, table, name),
+			add: fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s %s`, table, name, def)})
+	}
+	return out, rows.Err()
+}
 
 // indexes are the table's secondary indexes that no constraint owns and
 // that are not unique (uniqueness is kept during the load: it is what stops
