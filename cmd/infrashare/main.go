@@ -35,6 +35,7 @@ Commands:
   serve     apply pending migrations, then serve HTTP
   migrate   apply pending migrations and exit
   seed      write demo data (seed --demo)
+  gen       write a generated data set (gen --assets N --bts M --seed S)
   user      manage users (user create --email --org --role, or --admin)
   version   print the version
 
@@ -71,6 +72,8 @@ func run(args []string, env map[string]string, stdout, stderr io.Writer) int {
 		fn = cmdMigrate
 	case "seed":
 		fn = cmdSeed
+	case "gen":
+		fn = cmdGen
 	case "user":
 		fn = cmdUser
 	case "version":
@@ -118,6 +121,7 @@ func wantsHelp(args []string) bool {
 }
 
 var commandHelp = map[string]string{
+	"gen": genHelp,
 	"serve": `Usage: infrashare serve
 
 Applies pending migrations (under a lock, so replicas starting together

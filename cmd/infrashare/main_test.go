@@ -169,7 +169,7 @@ func (s *server) stop(t *testing.T) int {
 }
 
 func TestHelpForEveryCommand(t *testing.T) {
-	for _, c := range []string{"serve", "migrate", "seed", "version"} {
+	for _, c := range []string{"serve", "migrate", "seed", "gen", "version"} {
 		out, _, code := runCmd(t, nil, c, "--help")
 		if code != 0 || !strings.Contains(out, "infrashare") {
 			t.Errorf("%s --help: exit %d, %q", c, code, out)
