@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/go-gormigrate/gormigrate/v2"
 	"gorm.io/gorm"
@@ -24,6 +25,10 @@ import (
 
 // TableName is the table that records which migrations ran.
 const TableName = "schema_migrations"
+
+// migrateAttempts bounds the runs of the pending migrations when
+// PostgreSQL aborts them as a deadlock victim.
+const migrateAttempts = 5
 
 // lockKey is the PostgreSQL advisory lock that serialises migrations (and the
 // demo seed) across replicas: "infrmig" in ASCII.
@@ -116,14 +121,30 @@ func Migrate(ctx context.Context, db *database.DB, opts Options) ([]string, erro
 		if len(st.Pending) == 0 {
 			return nil
 		}
-		m := gormigrate.New(db.Root().WithContext(ctx), &gormigrate.Options{
-			TableName:      TableName,
-			IDColumnName:   "id",
-			IDColumnSize:   255,
-			UseTransaction: true,
-		}, all())
-		if err := m.Migrate(); err != nil {
-			return fmt.Errorf("migrate: %w", err)
+		// The pending migrations run in one transaction. During a rolling
+		// upgrade the previous release keeps writing, and a migration that
+		// takes a table lock after a weaker one (CREATE INDEX, then DROP
+		// INDEX) can be chosen as a deadlock victim: the whole transaction
+		// rolled back, so it is simply run again.
+		for attempt := 1; ; attempt++ {
+			m := gormigrate.New(db.Root().WithContext(ctx), &gormigrate.Options{
+				TableName:      TableName,
+				IDColumnName:   "id",
+				IDColumnSize:   255,
+				UseTransaction: true,
+			}, all())
+			err := m.Migrate()
+			if err == nil {
+				break
+			}
+			if !database.IsRetryable(err) || attempt == migrateAttempts {
+				return fmt.Errorf("migrate: %w", err)
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("migrate: %w", err)
+			case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+			}
 		}
 		applied = st.Pending
 		return nil
