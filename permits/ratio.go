@@ -87,6 +87,9 @@ func (s *Service) SharingRatio(ctx context.Context, actor auth.Actor, q RatioQue
 	if _, err := s.settings.GetOn(ctx, "reports.official_ratio", q.To, &official); err != nil {
 		return RatioReport{}, err
 	}
+	if err := s.countsComplete(ctx); err != nil {
+		return RatioReport{}, err
+	}
 	counts, err := s.ratioCounts(ctx, actor, q.From, q.To, q.GroupBy)
 	if err != nil {
 		return RatioReport{}, err

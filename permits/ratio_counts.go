@@ -95,6 +95,14 @@ func monthStart(d infrashare.Date) infrashare.Date {
 // generator, the benchmarks).
 func (s *Service) RebuildMonthlyCounts(ctx context.Context) error {
 	return s.db.Tx(ctx, func(ctx context.Context) error {
+		// Writers wait until the new counts are in, so that none is
+		// counted twice or lost between the recount and their own bump
+		// (SQLite has one writer at a time anyway).
+		if s.db.IsPostgres() {
+			if err := s.db.Conn(ctx).Exec(`LOCK TABLE bts_deployments IN SHARE MODE`).Error; err != nil {
+				return err
+			}
+		}
 		if err := s.db.Conn(ctx).Exec(`DELETE FROM bts_monthly_counts`).Error; err != nil {
 			return err
 		}
@@ -103,4 +111,21 @@ func (s *Service) RebuildMonthlyCounts(ctx context.Context) error {
 			       unit_code, operator_org_id, classification, count(*)
 			FROM bts_deployments GROUP BY 1, 2, 3, 4, 5`).Error
 	})
+}
+
+// countsComplete makes sure the monthly counts cover every record. Only
+// this release's writes keep them; a record written another way — by a
+// replica of the previous release during a rolling upgrade, or by hand —
+// shows as a difference of the totals, and the counts are rebuilt once.
+// One statement, so that both totals come from one snapshot.
+func (s *Service) countsComplete(ctx context.Context) error {
+	var totals struct{ Records, Counted int64 }
+	if err := s.db.Conn(ctx).Raw(`SELECT (SELECT count(*) FROM bts_deployments) AS records,
+		(SELECT coalesce(sum(n), 0) FROM bts_monthly_counts) AS counted`).Scan(&totals).Error; err != nil {
+		return err
+	}
+	if totals.Records == totals.Counted {
+		return nil
+	}
+	return s.RebuildMonthlyCounts(ctx)
 }

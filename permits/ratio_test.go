@@ -76,6 +76,14 @@ func TestSharingRatioCountsMatchRecords(t *testing.T) {
 			wg.Wait()
 		}
 
+		// A record written without this release's bookkeeping (an older
+		// replica during a rolling upgrade) is counted all the same.
+		if err := db.Root().Exec(`INSERT INTO bts_deployments (operator_org_id, station_code, technologies, lat, lon, unit_code,
+			on_air_on, classification, evidence, reclassified, created_at, updated_at)
+			SELECT operator_org_id, 'OLD-RELEASE-1', technologies, lat, lon, unit_code, on_air_on, 'shared', evidence, false, created_at, updated_at
+			FROM bts_deployments WHERE id = ?`, ids[20]).Error; err != nil {
+			t.Fatal(err)
+		}
 		var records []struct {
 			OnAirOn        infrashare.Date
 			UnitCode       string

@@ -29,8 +29,6 @@ import (
 	"infrashare/database/dbtest"
 )
 
-const demoPassword = "demo-password-1"
-
 // needPostgresAndTools skips without PostgreSQL or the client tools, except
 // under CI, where the test must run.
 func needPostgresAndTools(t *testing.T, tools ...string) {
