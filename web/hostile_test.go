@@ -88,7 +88,7 @@ type writeRoute struct {
 
 // writeRoutes turns the matrix's write rows into concrete requests: the
 // first role whose expected status is a success, on its own object.
-func writeRoutes(t *testing.T, f *matrixFixture) []writeRoute {
+func writeRoutes(t testing.TB, f *matrixFixture) []writeRoute {
 	t.Helper()
 	var out []writeRoute
 	for _, row := range matrix() {
@@ -123,7 +123,7 @@ func writeRoutes(t *testing.T, f *matrixFixture) []writeRoute {
 }
 
 // generic is v as encoding/json's tree (map[string]any, []any, …).
-func generic(t *testing.T, v any) any {
+func generic(t testing.TB, v any) any {
 	t.Helper()
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -167,7 +167,7 @@ func leaves(v any, path []any, out *[]leaf) {
 }
 
 // replaced is a deep copy of tree with the leaf at path set to v.
-func replaced(t *testing.T, tree any, path []any, v any) any {
+func replaced(t testing.TB, tree any, path []any, v any) any {
 	cp := generic(t, tree)
 	var cur any = cp
 	for i, p := range path {
