@@ -298,6 +298,11 @@ type DeploymentFilter struct {
 // ListDeployments lists BTS records by id.
 func (s *Service) ListDeployments(ctx context.Context, actor auth.Actor, f DeploymentFilter) ([]DeploymentView, string, error) {
 	q := s.visibleDeployments(ctx, actor)
+	if f.Year != 0 && (f.Year < refMinYear || f.Year > refMaxYear) {
+		// Beyond four digits the bounds are no dates: PostgreSQL answered
+		// 500 (found by TestHostileQueryParameters).
+		return nil, "", infrashare.Invalid("year", fmt.Sprintf("must be between %d and %d", refMinYear, refMaxYear))
+	}
 	if f.Year != 0 {
 		q = q.Where("on_air_on >= ? AND on_air_on <= ?", fmt.Sprintf("%04d-01-01", f.Year), fmt.Sprintf("%04d-12-31", f.Year))
 	}

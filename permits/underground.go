@@ -927,6 +927,10 @@ func readUndgCSV(r io.Reader, allowed, ignored, required []string) ([]undgCSVRec
 			if !utf8.ValidString(v) {
 				errs = append(errs, UndergroundRowError{Line: line, Column: col, Reason: "is not UTF-8 text: save the file as CSV UTF-8"})
 				v = ""
+			} else if strings.ContainsRune(v, 0) {
+				// PostgreSQL refuses NUL in text.
+				errs = append(errs, UndergroundRowError{Line: line, Column: col, Reason: "must not contain NUL characters"})
+				v = ""
 			}
 			cells[col] = v
 		}

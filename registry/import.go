@@ -295,6 +295,19 @@ func importBool(v string) (bool, error) {
 	return false, errors.New("must be true or false (also 1/0, yes/no, có/không)")
 }
 
+// importBadText says what is wrong with a cell that goes to the database as
+// text: not UTF-8, or holding a NUL byte, which PostgreSQL refuses in text
+// (a 500 before; found by FuzzImportAssets on PostgreSQL); "" when fine.
+func importBadText(v string) string {
+	switch {
+	case !utf8.ValidString(v):
+		return "is not UTF-8 text: save the file as CSV UTF-8"
+	case strings.ContainsRune(v, 0):
+		return "must not contain NUL characters"
+	}
+	return ""
+}
+
 // importUnneutralise drops the quote the export puts before a text cell that a
 // spreadsheet would take for a formula.
 func importUnneutralise(v string) string {
@@ -539,16 +552,19 @@ func (ir *importReader) csvRow(line int, rec []string, idx map[string]int, cell 
 			continue
 		}
 		v := cell(rec, col)
-		if !utf8.ValidString(v) {
-			ir.fail(line, col, "is not UTF-8 text: save the file as CSV UTF-8")
+		if reason := importBadText(v); reason != "" {
+			ir.fail(line, col, reason)
 			continue
 		}
 		if err := row.fields.set(col, v); err != nil {
 			ir.fail(line, col, err.Error())
 		}
 	}
-	if !utf8.ValidString(row.code) || !utf8.ValidString(row.kind) {
-		ir.fail(line, "code", "is not UTF-8 text: save the file as CSV UTF-8")
+	if reason := importBadText(row.code); reason != "" {
+		ir.fail(line, "code", reason)
+	}
+	if reason := importBadText(row.kind); reason != "" {
+		ir.fail(line, "kind", reason)
 	}
 	ir.csvPosition(&row, cell(rec, "lat"), cell(rec, "lon"), cell(rec, "x"), cell(rec, "y"), cell(rec, "geometry"))
 	row.bad = len(ir.errs) > nerr
@@ -915,6 +931,9 @@ func importPropCell(raw json.RawMessage) (string, error) {
 		if err := json.Unmarshal(t, &s); err != nil {
 			return "", errors.New("is not a valid string")
 		}
+		if strings.ContainsRune(s, 0) {
+			return "", errors.New("must not contain NUL characters")
+		}
 		return importUnneutralise(strings.TrimSpace(s)), nil
 	case '{', '[':
 		return "", errors.New("must be a string, a number or true/false")
@@ -1125,7 +1144,11 @@ func (s *Service) planAssets(ctx context.Context, actor auth.Actor, ir *importRe
 			continue
 		}
 		firstLine[row.code] = row.line
-		codes = append(codes, row.code)
+		if !row.bad {
+			// A bad row is not planned; its code may not even be text
+			// PostgreSQL accepts (NUL), so it is not looked up either.
+			codes = append(codes, row.code)
+		}
 	}
 	existing, err := s.ownAssetsByCode(ctx, actor.OrgID, codes)
 	if err != nil {
@@ -1534,8 +1557,8 @@ func (s *Service) readAllocationCSV(r io.Reader) ([]importAllocationRow, []RowEr
 		nerr := len(errs)
 		bad := func(col, reason string) { errs = append(errs, RowError{Line: line, Column: col, Reason: reason}) }
 		for _, c := range importAllocationColumns {
-			if !utf8.ValidString(cell(rec, c)) {
-				bad(c, "is not UTF-8 text: save the file as CSV UTF-8")
+			if reason := importBadText(cell(rec, c)); reason != "" {
+				bad(c, reason)
 			}
 		}
 		if row.assetCode == "" {

@@ -258,5 +258,10 @@ func FuzzVN2000ToWGS84(f *testing.F) {
 		if math.IsNaN(x2) || math.IsInf(x2, 0) || math.IsNaN(y2) || math.IsInf(y2, 0) {
 			t.Fatalf("WGS84ToVN2000(%v, %v, %v) = %v, %v with nil error", lat, lon, lon0, x2, y2)
 		}
+		// And land where it started: VN-2000 values imported and exported
+		// again must come back unchanged (to a millimetre).
+		if d := math.Hypot(x2-x, y2-y); !(d <= 0.001) {
+			t.Fatalf("round trip x %v, y %v, lon0 %v came back as %.4f, %.4f: %.6f m off", x, y, lon0, x2, y2, d)
+		}
 	})
 }

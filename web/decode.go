@@ -34,8 +34,12 @@ func bindJSON(c echo.Context, v any) error {
 		}
 		return infrashare.Errorf(infrashare.EMALFORMED, "could not read the body")
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
+	if trimmed := strings.TrimSpace(string(body)); len(trimmed) == 0 {
 		return infrashare.Errorf(infrashare.EMALFORMED, "the body is empty; send a JSON object")
+	} else if trimmed == "null" {
+		// Decoding null into a struct does nothing: a PATCH would answer
+		// 200 having read no request at all.
+		return infrashare.Errorf(infrashare.EMALFORMED, "the body is null; send a JSON object")
 	}
 	if !utf8.Valid(body) {
 		return infrashare.Errorf(infrashare.EMALFORMED, "the body is not valid UTF-8")
@@ -48,8 +52,93 @@ func bindJSON(c echo.Context, v any) error {
 	if dec.More() {
 		return infrashare.Errorf(infrashare.EMALFORMED, "the body has data after the JSON value")
 	}
+	// PostgreSQL refuses NUL in text (a 500 otherwise), and no field of ours
+	// has a use for it. Only a body with the escape is walked again.
+	if strings.Contains(string(body), `\u0000`) {
+		var tree any
+		if json.Unmarshal(body, &tree) == nil {
+			if at, found := nulAt(tree, ""); found {
+				return infrashare.Invalid(at, "must not contain NUL characters (\\u0000)")
+			}
+		}
+	}
 	return nil
 }
+
+// nulAt finds the first string (or object key) holding a NUL character in
+// a decoded JSON value and names it as a field path: "technical.antennas[0].type".
+func nulAt(v any, path string) (string, bool) {
+	switch t := v.(type) {
+	case string:
+		return path, strings.ContainsRune(t, 0)
+	case []any:
+		for i, e := range t {
+			if at, ok := nulAt(e, path+"["+strconv.Itoa(i)+"]"); ok {
+				return at, true
+			}
+		}
+	case map[string]any:
+		for k, e := range t {
+			at := k
+			if path != "" {
+				at = path + "." + k
+			}
+			if strings.ContainsRune(k, 0) {
+				return strings.ReplaceAll(at, "\x00", "\\u0000"), true
+			}
+			if at, ok := nulAt(e, at); ok {
+				return at, true
+			}
+		}
+	}
+	return "", false
+}
+
+// checkRequestText refuses a path, query string or form whose text is not
+// UTF-8 or holds a NUL character, naming the parameter: such text could
+// only reach the database, and PostgreSQL refuses it with an error that
+// would answer 500. JSON bodies are checked by bindJSON.
+func checkRequestText(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if badText(req.URL.Path) {
+			return infrashare.Invalid("path", "must be UTF-8 text without NUL characters")
+		}
+		if err := checkValues("query parameter ", req.URL.Query()); err != nil {
+			return err
+		}
+		mt, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+		if mt == echo.MIMEApplicationForm && req.Body != nil && req.Body != http.NoBody {
+			if err := req.ParseForm(); err != nil {
+				var mbe *http.MaxBytesError
+				if errors.As(err, &mbe) {
+					return tooLarge(mbe.Limit)
+				}
+				return infrashare.Errorf(infrashare.EMALFORMED, "the form cannot be read")
+			}
+			if err := checkValues("", req.PostForm); err != nil {
+				return err
+			}
+		}
+		return next(c)
+	}
+}
+
+func checkValues(prefix string, vals url.Values) error {
+	for k, vs := range vals {
+		if badText(k) {
+			return infrashare.Invalid(prefix+"name", "must be UTF-8 text without NUL characters")
+		}
+		for _, v := range vs {
+			if badText(v) {
+				return infrashare.Invalid(prefix+k, "must be UTF-8 text without NUL characters")
+			}
+		}
+	}
+	return nil
+}
+
+func badText(s string) bool { return !utf8.ValidString(s) || strings.ContainsRune(s, 0) }
 
 func jsonError(err error) error {
 	var syn *json.SyntaxError

@@ -32,14 +32,14 @@ var demoLogins = map[string]string{
 // apiClient drives the real Echo server over HTTP semantics (httptest) on
 // a seeded demo database.
 type apiClient struct {
-	t      *testing.T
+	t      testing.TB
 	db     *database.DB
 	srv    *Server
 	tokens map[string]string
 	logs   *bytes.Buffer
 }
 
-func newAPI(t *testing.T, db *database.DB) *apiClient {
+func newAPI(t testing.TB, db *database.DB) *apiClient {
 	t.Helper()
 	ctx := dbtest.Context(t)
 	if _, err := migrations.SeedDemoAccounts(ctx, db, demoPassword); err != nil {

@@ -129,6 +129,7 @@ func New(ctx context.Context, cfg Config, db *database.DB, log *slog.Logger) (*S
 		Skipper: func(c echo.Context) bool { return c.Path() == "/metrics" },
 	}))
 	e.Use(bodyLimit)
+	e.Use(checkRequestText)
 	s.routes()
 	return s, nil
 }
