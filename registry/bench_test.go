@@ -1094,6 +1094,9 @@ func loadAssets(ctx context.Context, env *benchEnv, n int) error {
 		if _, err := conn.ExecContext(ctx, "VACUUM ANALYZE assets"); err != nil {
 			return err
 		}
+	} else if err := env.db.Analyze(ctx); err != nil {
+		// What serve does at start and an import after its writes.
+		return err
 	}
 	var names []string
 	for _, ix := range indexes {
