@@ -44,6 +44,7 @@ func all() []*gormigrate.Migration {
 		m0005Permits(),
 		m0006Scale(),
 		m0007MapSettings(),
+		m0008PointIndex(),
 	}
 }
 
