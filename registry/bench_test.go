@@ -481,7 +481,12 @@ func buildEnv(b *testing.B, dialect string, n int) (*benchEnv, error) {
 	}
 	env := &benchEnv{dialect: dialect, db: db, capture: capture, rec: &stmtRecorder{}, actors: map[string]auth.Actor{}, orgs: map[string]int64{},
 		byKind: map[string]int{}, version: dbVersion(db)}
+	// Searches scan by position through Rows (the row callbacks), other
+	// reads through Find (the query callbacks).
 	if err := db.Root().Callback().Query().After("gorm:query").Register("bench:record", env.rec.callback); err != nil {
+		return nil, err
+	}
+	if err := db.Root().Callback().Row().After("gorm:row").Register("bench:record", env.rec.callback); err != nil {
 		return nil, err
 	}
 	for _, o := range benchExtraOperators {
