@@ -163,8 +163,13 @@ func TestBrowserMap(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantText(t, ctx, ".leaflet-popup", "Tìm quanh đây", "Điểm đã chọn")
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`.leaflet-popup .map-nearby-link`)),
-		chromedp.WaitVisible(chromedp.CSS(`#nearby-results`))); err != nil {
+	// Follow the popup's link by its address: a click can land while the
+	// popup still animates into place.
+	link, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`.leaflet-popup .map-nearby-link`), "href"))
+	if err != nil || !strings.HasPrefix(link.Value, "/nearby?") {
+		t.Fatalf("the popup's nearby link %q: %v", link.Value, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+link.Value), chromedp.WaitVisible(chromedp.CSS(`#nearby-results`))); err != nil {
 		t.Fatal(err)
 	}
 	if loc := location(t, ctx); !strings.Contains(loc, "/nearby?lat=") || !strings.Contains(loc, "&lon=") {

@@ -357,3 +357,27 @@ func browserAPIToken(t *testing.T, base, email string) string {
 	}
 	return login.Token
 }
+
+// browserWaitText waits until the element sel holds every want, reading it
+// again while the page changes: a form post's answer replaces the page, and
+// an element of the old page may match a WaitVisible before it does.
+func browserWaitText(t *testing.T, ctx context.Context, sel string, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var got string
+	for time.Now().Before(deadline) {
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err == nil {
+			got = s
+			all := true
+			for _, w := range want {
+				all = all && strings.Contains(s, w)
+			}
+			if all {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s lacks %q after 30 s:\n%s", sel, want, got)
+}

@@ -104,7 +104,7 @@ func checkRequestText(next echo.HandlerFunc) echo.HandlerFunc {
 		if badText(req.URL.Path) {
 			return infrashare.Invalid("path", "must be UTF-8 text without NUL characters")
 		}
-		if err := checkValues("query parameter ", req.URL.Query()); err != nil {
+		if err := checkValues(req.URL.Query()); err != nil {
 			return err
 		}
 		mt, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
@@ -116,7 +116,7 @@ func checkRequestText(next echo.HandlerFunc) echo.HandlerFunc {
 				}
 				return infrashare.Errorf(infrashare.EMALFORMED, "the form cannot be read")
 			}
-			if err := checkValues("", req.PostForm); err != nil {
+			if err := checkValues(req.PostForm); err != nil {
 				return err
 			}
 		}
@@ -124,14 +124,16 @@ func checkRequestText(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func checkValues(prefix string, vals url.Values) error {
+// checkValues names the parameter as the client sent it, as every other
+// validation error names its field.
+func checkValues(vals url.Values) error {
 	for k, vs := range vals {
 		if badText(k) {
-			return infrashare.Invalid(prefix+"name", "must be UTF-8 text without NUL characters")
+			return infrashare.Invalid("parameter name", "must be UTF-8 text without NUL characters")
 		}
 		for _, v := range vs {
 			if badText(v) {
-				return infrashare.Invalid(prefix+k, "must be UTF-8 text without NUL characters")
+				return infrashare.Invalid(k, "must be UTF-8 text without NUL characters")
 			}
 		}
 	}
