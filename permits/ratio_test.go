@@ -138,5 +138,19 @@ func TestSharingRatioCountsMatchRecords(t *testing.T) {
 				t.Errorf("%s–%s: report %v, records %v", c.from, c.to, got, want)
 			}
 		}
+		// Another such record after reports have run is counted too.
+		if err := db.Root().Exec(`INSERT INTO bts_deployments (operator_org_id, station_code, technologies, lat, lon, unit_code,
+			on_air_on, classification, evidence, reclassified, created_at, updated_at)
+			SELECT operator_org_id, 'OLD-RELEASE-2', technologies, lat, lon, unit_code, on_air_on, 'shared', evidence, false, created_at, updated_at
+			FROM bts_deployments WHERE id = ?`, ids[21]).Error; err != nil {
+			t.Fatal(err)
+		}
+		rep, err := f.svc.SharingRatio(ctx, f.actors["auditor"], permits.RatioQuery{From: infrashare.MustDate("2020-01-01"), To: infrashare.MustDate("2027-12-31")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Totals.Total != len(records)+1 {
+			t.Errorf("after a second out-of-band record the report counts %d, want %d", rep.Totals.Total, len(records)+1)
+		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"infrashare/auth"
 	"infrashare/database"
 	"infrashare/registry"
+	"sync/atomic"
 )
 
 // Service holds the permit, BTS and report operations. Each public method
@@ -21,6 +22,9 @@ type Service struct {
 	settings *auth.Settings
 	reg      *registry.Service
 	units    *registry.Units
+	// countedUpTo is the highest BTS record id whose monthly counts this
+	// replica has seen complete (ratio_counts.go).
+	countedUpTo atomic.Int64
 }
 
 // New returns the service.
