@@ -6,26 +6,25 @@ import (
 	"sort"
 )
 
-// city is a centre the generated assets cluster around: its GSO province
-// code (as before the 2025 mergers) and its weight, a rough share of the
-// country's infrastructure.
-type city struct {
-	name     string
-	province string
-	lat, lon float64
-	weight   float64
+// City is a centre that a national data set's assets cluster around: its
+// GSO province code (as before the 2025 mergers) and its weight, a rough
+// share of the country's infrastructure.
+type City struct {
+	Name     string
+	Province string
+	Lat, Lon float64
+	Weight   float64
 }
 
-// cities are ~60 Vietnamese city centres (provincial capitals and the large
-// cities), as in registry/bench_test.go, except that Can Tho, the city the
-// service is built for, weighs as much as a big city: its share of the data
-// set carries the BTS log and the permits.
-var cities = []city{
+// Cities are ~60 Vietnamese city centres (provincial capitals and the large
+// cities) by their real weights. The register's benchmarks draw from them
+// too (registry/bench_test.go).
+var Cities = []City{
 	{"Hà Nội", "01", 21.0285, 105.8542, 12},
 	{"TP. Hồ Chí Minh", "79", 10.7769, 106.7009, 14},
 	{"Hải Phòng", "31", 20.8449, 106.6881, 3},
 	{"Đà Nẵng", "48", 16.0544, 108.2022, 3},
-	{"Cần Thơ", "92", 10.0341, 105.7880, 10},
+	{"Cần Thơ", "92", 10.0341, 105.7880, 2.5},
 	{"Biên Hòa", "75", 10.9574, 106.8429, 2},
 	{"Thủ Dầu Một", "74", 10.9804, 106.6519, 1.5},
 	{"Huế", "46", 16.4637, 107.5909, 1.5},
@@ -84,6 +83,31 @@ var cities = []city{
 	{"Gia Nghĩa", "67", 12.0045, 107.6907, 0.2},
 	{"Cam Ranh", "56", 11.9214, 109.1591, 0.3},
 }
+
+// city is a City as gen draws from it.
+type city struct {
+	name     string
+	province string
+	lat, lon float64
+	weight   float64
+}
+
+// canThoWeight: Can Tho, the city the service is built for, weighs as much
+// as a big city in gen's data sets, since its share carries the BTS log and
+// the permits.
+const canThoWeight = 10
+
+var cities = func() []city {
+	out := make([]city, len(Cities))
+	for i, c := range Cities {
+		w := c.Weight
+		if c.Province == "92" {
+			w = canThoWeight
+		}
+		out[i] = city{c.Name, c.Province, c.Lat, c.Lon, w}
+	}
+	return out
+}()
 
 // canTho is the index of Can Tho in cities.
 var canTho = func() int {

@@ -42,6 +42,7 @@ import (
 	"infrashare/auth"
 	"infrashare/database"
 	"infrashare/database/dbtest"
+	"infrashare/gen"
 	"infrashare/migrations"
 	"infrashare/registry"
 )
@@ -58,73 +59,15 @@ type benchCity struct {
 	weight   float64
 }
 
-// benchCities are ~60 Vietnamese city centres (provincial capitals and the
-// large cities), with GSO codes of their provinces as they were before the
-// 2025 mergers.
-var benchCities = []benchCity{
-	{"Hà Nội", "01", 21.0285, 105.8542, 12},
-	{"TP. Hồ Chí Minh", "79", 10.7769, 106.7009, 14},
-	{"Hải Phòng", "31", 20.8449, 106.6881, 3},
-	{"Đà Nẵng", "48", 16.0544, 108.2022, 3},
-	{"Cần Thơ", "92", 10.0341, 105.7880, 2.5},
-	{"Biên Hòa", "75", 10.9574, 106.8429, 2},
-	{"Thủ Dầu Một", "74", 10.9804, 106.6519, 1.5},
-	{"Huế", "46", 16.4637, 107.5909, 1.5},
-	{"Nha Trang", "56", 12.2388, 109.1967, 1.5},
-	{"Vũng Tàu", "77", 10.3460, 107.0843, 1},
-	{"Buôn Ma Thuột", "66", 12.6667, 108.0500, 1},
-	{"Quy Nhơn", "52", 13.7765, 109.2237, 1},
-	{"Vinh", "40", 18.6796, 105.6813, 1},
-	{"Thanh Hóa", "38", 19.8067, 105.7852, 1},
-	{"Nam Định", "36", 20.4388, 106.1621, 1},
-	{"Thái Nguyên", "19", 21.5928, 105.8442, 1},
-	{"Hạ Long", "22", 20.9510, 107.0734, 1},
-	{"Bắc Ninh", "27", 21.1861, 106.0763, 1},
-	{"Hải Dương", "30", 20.9373, 106.3146, 0.8},
-	{"Long Xuyên", "89", 10.3864, 105.4352, 0.8},
-	{"Mỹ Tho", "82", 10.3600, 106.3600, 0.8},
-	{"Rạch Giá", "91", 10.0125, 105.0809, 0.8},
-	{"Đà Lạt", "68", 11.9404, 108.4583, 0.8},
-	{"Phan Thiết", "60", 10.9289, 108.1021, 0.7},
-	{"Pleiku", "64", 13.9833, 108.0000, 0.7},
-	{"Cà Mau", "96", 9.1769, 105.1524, 0.7},
-	{"Sóc Trăng", "94", 9.6025, 105.9739, 0.5},
-	{"Bạc Liêu", "95", 9.2941, 105.7278, 0.5},
-	{"Vĩnh Long", "86", 10.2537, 105.9722, 0.5},
-	{"Bến Tre", "83", 10.2433, 106.3756, 0.5},
-	{"Trà Vinh", "84", 9.9347, 106.3453, 0.5},
-	{"Cao Lãnh", "87", 10.4602, 105.6329, 0.5},
-	{"Tân An", "80", 10.5359, 106.4137, 0.5},
-	{"Tây Ninh", "72", 11.3100, 106.0983, 0.5},
-	{"Đồng Xoài", "70", 11.5349, 106.8830, 0.4},
-	{"Vị Thanh", "93", 9.7845, 105.4701, 0.3},
-	{"Châu Đốc", "89", 10.7008, 105.1167, 0.4},
-	{"Phan Rang–Tháp Chàm", "58", 11.5643, 108.9886, 0.5},
-	{"Tuy Hòa", "54", 13.0955, 109.3209, 0.5},
-	{"Quảng Ngãi", "51", 15.1214, 108.8044, 0.5},
-	{"Tam Kỳ", "49", 15.5736, 108.4740, 0.5},
-	{"Hội An", "49", 15.8801, 108.3380, 0.4},
-	{"Đông Hà", "45", 16.8163, 107.1003, 0.4},
-	{"Đồng Hới", "44", 17.4689, 106.6223, 0.4},
-	{"Hà Tĩnh", "42", 18.3428, 105.9057, 0.4},
-	{"Ninh Bình", "37", 20.2506, 105.9745, 0.5},
-	{"Phủ Lý", "35", 20.5411, 105.9139, 0.3},
-	{"Thái Bình", "34", 20.4463, 106.3366, 0.5},
-	{"Hưng Yên", "33", 20.6464, 106.0511, 0.4},
-	{"Việt Trì", "25", 21.3227, 105.4020, 0.5},
-	{"Vĩnh Yên", "26", 21.3089, 105.6049, 0.4},
-	{"Bắc Giang", "24", 21.2731, 106.1946, 0.4},
-	{"Lạng Sơn", "20", 21.8537, 106.7610, 0.3},
-	{"Lào Cai", "10", 22.4856, 103.9707, 0.3},
-	{"Yên Bái", "15", 21.7229, 104.9113, 0.3},
-	{"Tuyên Quang", "08", 21.8233, 105.2180, 0.3},
-	{"Hòa Bình", "17", 20.8172, 105.3376, 0.3},
-	{"Sơn La", "14", 21.3256, 103.9188, 0.3},
-	{"Điện Biên Phủ", "11", 21.3860, 103.0230, 0.2},
-	{"Kon Tum", "62", 14.3545, 108.0076, 0.3},
-	{"Gia Nghĩa", "67", 12.0045, 107.6907, 0.2},
-	{"Cam Ranh", "56", 11.9214, 109.1591, 0.3},
-}
+// benchCities are the ~60 Vietnamese city centres of gen.Cities, with the
+// GSO codes of their provinces as they were before the 2025 mergers.
+var benchCities = func() []benchCity {
+	out := make([]benchCity, len(gen.Cities))
+	for i, c := range gen.Cities {
+		out[i] = benchCity{c.Name, c.Province, c.Lat, c.Lon, c.Weight}
+	}
+	return out
+}()
 
 // canThoDistricts are Can Tho's nine pre-2025 districts (the units the
 // migrations seed) with a point near each centre.
