@@ -6,14 +6,15 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geo"
+	"github.com/paulmach/orb/geojson"
 
 	"infrashare"
+	"infrashare/registry"
 )
 
 // Kinds and statuses of the generated assets, by index.
@@ -359,31 +360,15 @@ func foldOnce(s string) string {
 	return f
 }
 
-// pointJSON and lineJSON are GeoJSON exactly as orb encodes it (encoding/json
-// writes these floats with the shortest 'f' digits); TestGeoJSONAsOrb
-// checks the two agree.
-func pointJSON(lon, lat float64) string {
-	b := make([]byte, 0, 64)
-	b = append(b, `{"type":"Point","coordinates":[`...)
-	b = strconv.AppendFloat(b, lon, 'f', -1, 64)
-	b = append(b, ',')
-	b = strconv.AppendFloat(b, lat, 'f', -1, 64)
-	return string(append(b, "]}"...))
-}
+// pointJSON and lineJSON are GeoJSON exactly as the register stores it.
+func pointJSON(lon, lat float64) string { return geoJSONText(orb.Point{lon, lat}) }
 
-func lineJSON(ls orb.LineString) string {
-	var sb strings.Builder
-	sb.WriteString(`{"type":"LineString","coordinates":[`)
-	for i, p := range ls {
-		if i > 0 {
-			sb.WriteByte(',')
-		}
-		sb.WriteByte('[')
-		sb.WriteString(strconv.FormatFloat(p[0], 'f', -1, 64))
-		sb.WriteByte(',')
-		sb.WriteString(strconv.FormatFloat(p[1], 'f', -1, 64))
-		sb.WriteByte(']')
+func lineJSON(ls orb.LineString) string { return geoJSONText(ls) }
+
+func geoJSONText(g orb.Geometry) string {
+	if text, ok := registry.GeoJSONText(g); ok {
+		return text
 	}
-	sb.WriteString(`]}`)
-	return sb.String()
+	raw, _ := geojson.NewGeometry(g).MarshalJSON()
+	return string(raw)
 }

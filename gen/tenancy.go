@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"infrashare"
+	"infrashare/permits"
 )
 
 // Allocation purposes and statuses, by index.
@@ -298,25 +299,6 @@ func technologies(rng interface{ Float64() float64 }, year int) string {
 	return "2G,3G,4G"
 }
 
-// evidence is permits' evidence of a classification, field for field.
-type evidence struct {
-	Rule         string     `json:"rule"`
-	WindowDays   int        `json:"window_days"`
-	Asset        *assetNote `json:"asset,omitempty"`
-	PermitNumber string     `json:"permit_number,omitempty"`
-	PermitNo     string     `json:"permit_no,omitempty"`
-	AllocationID int64      `json:"allocation_id,omitempty"`
-	Allocation   string     `json:"allocation,omitempty"`
-}
-
-type assetNote struct {
-	ID          int64            `json:"id"`
-	Code        string           `json:"code"`
-	Owner       string           `json:"owner"`
-	OwnerGroup  string           `json:"owner_group"`
-	InServiceOn *infrashare.Date `json:"in_service_on"`
-}
-
 var btsColumns = []string{"operator_org_id", "station_code", "technologies", "lat", "lon", "unit_code", "on_air_on",
 	"mounted_on_asset_id", "permit_id", "colocation_request_id", "classification", "evidence", "reclassified",
 	"created_at", "updated_at"}
@@ -326,7 +308,7 @@ func (g *generator) btsRow(j int, row []any) {
 	s := &g.skels[b.asset]
 	owner := g.orgs[g.orgIndex[ownerCodes[s.owner]]]
 	in := dateOfNum(s.inService)
-	ev := evidence{WindowDays: g.window, Asset: &assetNote{ID: g.assetID(int(b.asset)), Code: g.code(int(b.asset)),
+	ev := permits.Evidence{WindowDays: g.window, Asset: &permits.EvidenceAsset{ID: g.assetID(int(b.asset)), Code: g.code(int(b.asset)),
 		Owner: owner.code, OwnerGroup: owner.group, InServiceOn: &in}}
 	switch b.class {
 	case classNewStructure:

@@ -77,18 +77,20 @@ type NewDeployment struct {
 	ColocationRequestID *int64           `json:"colocation_request_id" validate:"omitempty,gt=0"`
 }
 
-// evidence is what a classification rests on, frozen with it.
-type evidence struct {
-	Rule         string     `json:"rule"`
-	WindowDays   int        `json:"window_days"`
-	Asset        *assetNote `json:"asset,omitempty"`
-	PermitNumber string     `json:"permit_number,omitempty"`
-	PermitNo     string     `json:"permit_no,omitempty"`
-	AllocationID int64      `json:"allocation_id,omitempty"`
-	Allocation   string     `json:"allocation,omitempty"`
+// Evidence is what a classification rests on, frozen with it as JSON.
+// Bulk writers of BTS records (gen) write the same.
+type Evidence struct {
+	Rule         string         `json:"rule"`
+	WindowDays   int            `json:"window_days"`
+	Asset        *EvidenceAsset `json:"asset,omitempty"`
+	PermitNumber string         `json:"permit_number,omitempty"`
+	PermitNo     string         `json:"permit_no,omitempty"`
+	AllocationID int64          `json:"allocation_id,omitempty"`
+	Allocation   string         `json:"allocation,omitempty"`
 }
 
-type assetNote struct {
+// EvidenceAsset is the structure a station is mounted on, as classified.
+type EvidenceAsset struct {
 	ID          int64            `json:"id"`
 	Code        string           `json:"code"`
 	Owner       string           `json:"owner"`
@@ -134,7 +136,7 @@ func (s *Service) LogDeployment(ctx context.Context, actor auth.Actor, in NewDep
 	if err != nil {
 		return DeploymentView{}, err
 	}
-	ev := evidence{WindowDays: window}
+	ev := Evidence{WindowDays: window}
 	var class string
 	var loc Location
 	if in.PermitID != nil {
@@ -166,7 +168,7 @@ func (s *Service) LogDeployment(ctx context.Context, actor auth.Actor, in NewDep
 		if owner.GroupCode != nil {
 			group = *owner.GroupCode
 		}
-		ev.Asset = &assetNote{ID: a.ID, Code: a.Code, Owner: owner.Code, OwnerGroup: group, InServiceOn: a.InServiceOn}
+		ev.Asset = &EvidenceAsset{ID: a.ID, Code: a.Code, Owner: owner.Code, OwnerGroup: group, InServiceOn: a.InServiceOn}
 		loc = Location{Lat: *a.Lat, Lon: *a.Lon}
 		if in.UnitCode == "" {
 			in.UnitCode = a.UnitCode

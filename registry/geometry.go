@@ -112,11 +112,9 @@ func checkShape(geom orb.Geometry, kind string, area ServiceArea) (shape, error)
 		s.lengthM = &l
 		s.mid = alongLine(ls, geo.Length(ls)/2)
 	}
-	if s.point != nil {
-		if text, ok := pointJSON(*s.point); ok {
-			s.geojson = text
-			return s, nil
-		}
+	if text, ok := GeoJSONText(geom); ok {
+		s.geojson = text
+		return s, nil
 	}
 	raw, err := geojson.NewGeometry(geom).MarshalJSON()
 	if err != nil {
@@ -202,21 +200,42 @@ func lineOf(a Asset) (orb.LineString, error) {
 	return ls, nil
 }
 
-// pointJSON encodes a point exactly as orb's GeoJSON encoder does, without
-// its reflection: the register compares stored texts to tell an unchanged
-// position. encoding/json writes floats with the shortest 'f' digits unless
-// they are tiny or huge; those (never a position in the service area) are
-// left to orb.
-func pointJSON(p orb.Point) (string, bool) {
-	for _, f := range p {
-		if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
-			return "", false
-		}
-	}
+// GeoJSONText encodes a Point or LineString exactly as orb's GeoJSON
+// encoder does, without its reflection: the register compares stored texts
+// to tell an unchanged position, and bulk writers (gen) write the same
+// text. encoding/json writes floats with the shortest 'f' digits unless they
+// are tiny or huge; those (never a position in the service area), and other
+// geometries, are left to orb (ok false).
+func GeoJSONText(g orb.Geometry) (text string, ok bool) {
+	var pts []orb.Point
 	b := make([]byte, 0, 64)
-	b = append(b, `{"type":"Point","coordinates":[`...)
-	b = strconv.AppendFloat(b, p[0], 'f', -1, 64)
-	b = append(b, ',')
-	b = strconv.AppendFloat(b, p[1], 'f', -1, 64)
-	return string(append(b, "]}"...)), true
+	switch g := g.(type) {
+	case orb.Point:
+		pts = []orb.Point{g}
+		b = append(b, `{"type":"Point","coordinates":`...)
+	case orb.LineString:
+		pts = g
+		b = append(b, `{"type":"LineString","coordinates":[`...)
+	default:
+		return "", false
+	}
+	for i, p := range pts {
+		for _, f := range p {
+			if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
+				return "", false
+			}
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendFloat(b, p[0], 'f', -1, 64)
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, p[1], 'f', -1, 64)
+		b = append(b, ']')
+	}
+	if _, line := g.(orb.LineString); line {
+		b = append(b, ']')
+	}
+	return string(append(b, '}')), true
 }
