@@ -27,6 +27,7 @@ type Config struct {
 	AllowUnknownMigrations bool          `env:"INFRASHARE_ALLOW_UNKNOWN_MIGRATIONS" envDefault:"false"`
 	ShutdownTimeout        time.Duration `env:"INFRASHARE_SHUTDOWN_TIMEOUT" envDefault:"30s"`
 	SweepInterval          time.Duration `env:"INFRASHARE_SWEEP_INTERVAL" envDefault:"30s"`
+	PprofAddr              string        `env:"INFRASHARE_PPROF_ADDR"`
 
 	// Derived by check.
 	level   slog.Level
@@ -118,6 +119,14 @@ func (c *Config) check() error {
 			return configError{"INFRASHARE_TRUSTED_PROXIES", fmt.Sprintf("%q is neither an IP address nor a CIDR", p)}
 		}
 		c.proxies = append(c.proxies, n)
+	}
+	if c.PprofAddr != "" {
+		// Profiles show request data and cost CPU; only a loopback address
+		// keeps them off the network.
+		host, port, err := net.SplitHostPort(c.PprofAddr)
+		if ip := net.ParseIP(host); err != nil || port == "" || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			return configError{"INFRASHARE_PPROF_ADDR", fmt.Sprintf("must be a loopback host:port such as 127.0.0.1:6060, got %q", c.PprofAddr)}
+		}
 	}
 	if c.DemoPassword != "" && len([]rune(c.DemoPassword)) < 10 {
 		return configError{"INFRASHARE_DEMO_PASSWORD", "must be at least 10 characters"}

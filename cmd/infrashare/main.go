@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -44,6 +45,13 @@ Run "infrashare <command> --help" for a command's flags.
 `
 
 func main() {
+	// Requests allocate short-lived views and buffers; with Go's default
+	// (GOGC=100) collection took about a tenth of the server's CPU under
+	// load, and a heap of a few tens of MB can grow more between cycles
+	// (docs/performance.md). GOGC in the environment still wins.
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(400)
+	}
 	os.Exit(run(os.Args[1:], environ(), os.Stdout, os.Stderr))
 }
 
@@ -300,6 +308,11 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (INFRASHARE_ADDR): %w", cfg.Addr, err)
+	}
+	if cfg.PprofAddr != "" {
+		if err := servePprof(ctx, cfg.PprofAddr, log); err != nil {
+			return err
+		}
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "database", db.Dialect(), "version", version,
 		"ready_after_ms", time.Since(start).Milliseconds())

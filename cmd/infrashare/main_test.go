@@ -191,6 +191,7 @@ func TestBadConfigurationStopsWithOneLineNamingTheVariable(t *testing.T) {
 		"INFRASHARE_TRUSTED_PROXIES": "10.0.0.0/8,not-a-network",
 		"INFRASHARE_DEMO_PASSWORD":   "short",
 		"INFRASHARE_SWEEP_INTERVAL":  "0s",
+		"INFRASHARE_PPROF_ADDR":      "0.0.0.0:6060",
 	}
 	for name, value := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -226,11 +227,24 @@ func TestServeOnSQLiteWithDemo(t *testing.T) {
 	if code := s.stop(t); code != 0 {
 		t.Fatalf("exit code after SIGTERM: %d, want 0", code)
 	}
-	// Started again: seeding adds nothing.
+	// Started again: seeding adds nothing. Profiles, when asked for, are
+	// on their own listener and never on the public one.
+	env["INFRASHARE_PPROF_ADDR"] = freeAddr(t)
 	s = startServer(t, env)
 	s.waitReady(t)
 	if !strings.Contains(s.output(), "already present") {
 		t.Errorf("second start seeded again:\n%s", s.output())
+	}
+	for url, want := range map[string]int{"http://" + env["INFRASHARE_PPROF_ADDR"] + "/debug/pprof/heap": 200,
+		"http://" + env["INFRASHARE_ADDR"] + "/debug/pprof/heap": 404} {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", url, resp.StatusCode, want)
+		}
 	}
 	s.stop(t)
 	db, err := database.Open(context.Background(), dbURL, database.Options{})
