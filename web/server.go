@@ -102,6 +102,7 @@ func New(ctx context.Context, cfg Config, db *database.DB, log *slog.Logger) (*S
 
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
+	e.JSONSerializer = appendingJSON{}
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 
