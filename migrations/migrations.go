@@ -45,6 +45,7 @@ func all() []*gormigrate.Migration {
 		m0006Scale(),
 		m0007MapSettings(),
 		m0008PointIndex(),
+		m0009ReportIndexes(),
 	}
 }
 

@@ -2,6 +2,8 @@ package permits
 
 import (
 	"context"
+	"strconv"
+	"sync"
 
 	"infrashare"
 	"infrashare/auth"
@@ -16,11 +18,58 @@ import (
 // bumpMonthlyCount adds delta to the count of d's month, unit, operator and
 // class. One upsert: concurrent writers add up, never overwrite each other.
 func (s *Service) bumpMonthlyCount(ctx context.Context, d Deployment, class string, delta int) error {
-	return s.db.Conn(ctx).Exec(`INSERT INTO bts_monthly_counts (year, month, unit_code, operator_org_id, classification, n)
+	if err := s.db.Conn(ctx).Exec(`INSERT INTO bts_monthly_counts (year, month, unit_code, operator_org_id, classification, n)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (year, month, unit_code, operator_org_id, classification)
 		DO UPDATE SET n = bts_monthly_counts.n + excluded.n`,
-		d.OnAirOn.Year, int(d.OnAirOn.Month), d.UnitCode, d.OperatorOrgID, class, delta).Error
+		d.OnAirOn.Year, int(d.OnAirOn.Month), d.UnitCode, d.OperatorOrgID, class, delta).Error; err != nil {
+		return err
+	}
+	_, err := s.db.NextCounter(ctx, countsVersion)
+	return err
+}
+
+// countsVersion names the counter that every change of the monthly counts
+// moves on, in the same transaction; a replica's remembered sums are good
+// while it has not moved.
+const countsVersion = "bts_counts_version"
+
+// countsCache holds sums of whole months of the monthly counts, for the
+// version of the counts they were read at. Reports ask for the same few
+// periods (five years to today, by year, unit or operator) over and over,
+// and summing thousands of monthly rows was most of a report's database
+// time under load (docs/performance.md).
+type countsCache struct {
+	mu      sync.Mutex
+	version int64
+	sums    map[countsKey][]ratioCount
+}
+
+type countsKey struct {
+	first, last infrashare.Date
+	groupBy     string
+	org         int64 // 0: every operator
+}
+
+func (c *countsCache) get(version int64, k countsKey) ([]ratioCount, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.version != version {
+		return nil, false
+	}
+	v, ok := c.sums[k]
+	return v, ok
+}
+
+// put keeps sums read at version or later: the version is read before the
+// counts, so sums may be newer than their version says, never older.
+func (c *countsCache) put(version int64, k countsKey, v []ratioCount) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sums == nil || c.version != version || len(c.sums) >= 256 {
+		c.version, c.sums = version, map[countsKey][]ratioCount{}
+	}
+	c.sums[k] = v
 }
 
 // ratioCount is the number of records of one year, group and class.
@@ -45,21 +94,29 @@ func (s *Service) ratioCounts(ctx context.Context, actor auth.Actor, from, to in
 		last = monthStart(to).AddDays(-1)
 	}
 	var out []ratioCount
+	// The records of a partial month, a month at a time: the year is then
+	// known and no record's date needs turning into text, so that both
+	// databases count them from the index of on_air_on alone (m0009).
 	records := func(a, b infrashare.Date) error {
-		if a.After(b) {
-			return nil
+		for !a.After(b) {
+			end := monthStart(a).AddDays(31)
+			end = monthStart(end).AddDays(-1)
+			if end.After(b) {
+				end = b
+			}
+			q := s.db.Conn(ctx).Table("bts_deployments").
+				Select(strconv.Itoa(a.Year)+" AS year, "+groupCol+" AS grp, classification, count(*) AS n").
+				Where("on_air_on >= ? AND on_air_on <= ?", a.String(), end.String())
+			if !actor.SeesEverything() {
+				q = q.Where("operator_org_id = ?", actor.OrgID)
+			}
+			var part []ratioCount
+			if err := q.Group("2, 3").Scan(&part).Error; err != nil {
+				return err
+			}
+			out = append(out, part...)
+			a = end.AddDays(1)
 		}
-		q := s.db.Conn(ctx).Table("bts_deployments").
-			Select("CAST(substr(CAST(on_air_on AS TEXT), 1, 4) AS INTEGER) AS year, "+groupCol+" AS grp, classification, count(*) AS n").
-			Where("on_air_on >= ? AND on_air_on <= ?", a.String(), b.String())
-		if !actor.SeesEverything() {
-			q = q.Where("operator_org_id = ?", actor.OrgID)
-		}
-		var part []ratioCount
-		if err := q.Group("1, 2, 3").Scan(&part).Error; err != nil {
-			return err
-		}
-		out = append(out, part...)
 		return nil
 	}
 	if first.After(last) {
@@ -72,18 +129,40 @@ func (s *Service) ratioCounts(ctx context.Context, actor auth.Actor, from, to in
 	if err := records(last.AddDays(1), to); err != nil {
 		return nil, err
 	}
+	whole, err := s.wholeMonthCounts(ctx, actor, first, last, groupBy, groupCol)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, whole...), nil
+}
+
+// wholeMonthCounts sums the monthly counts of the months first..last, or
+// answers from the sums remembered at the counts' current version.
+func (s *Service) wholeMonthCounts(ctx context.Context, actor auth.Actor, first, last infrashare.Date, groupBy, groupCol string) ([]ratioCount, error) {
+	var version int64
+	if err := s.db.Conn(ctx).Table("counters").Where("name = ?", countsVersion).Pluck("value", &version).Error; err != nil {
+		return nil, err
+	}
+	k := countsKey{first: first, last: last, groupBy: groupBy}
+	if !actor.SeesEverything() {
+		k.org = actor.OrgID
+	}
+	if sums, ok := s.wholeMonths.get(version, k); ok {
+		return sums, nil
+	}
 	q := s.db.Conn(ctx).Table("bts_monthly_counts").
 		Select("year, "+groupCol+" AS grp, classification, sum(n) AS n").
 		Where("year >= ? AND year <= ?", first.Year, last.Year).
 		Where("year * 100 + month >= ? AND year * 100 + month <= ?", first.Year*100+int(first.Month), last.Year*100+int(last.Month))
-	if !actor.SeesEverything() {
-		q = q.Where("operator_org_id = ?", actor.OrgID)
+	if k.org != 0 {
+		q = q.Where("operator_org_id = ?", k.org)
 	}
-	var whole []ratioCount
-	if err := q.Group("1, 2, 3").Scan(&whole).Error; err != nil {
+	var sums []ratioCount
+	if err := q.Group("1, 2, 3").Scan(&sums).Error; err != nil {
 		return nil, err
 	}
-	return append(out, whole...), nil
+	s.wholeMonths.put(version, k, sums)
+	return sums, nil
 }
 
 func monthStart(d infrashare.Date) infrashare.Date {
@@ -106,10 +185,14 @@ func (s *Service) RebuildMonthlyCounts(ctx context.Context) error {
 		if err := s.db.Conn(ctx).Exec(`DELETE FROM bts_monthly_counts`).Error; err != nil {
 			return err
 		}
-		return s.db.Conn(ctx).Exec(`INSERT INTO bts_monthly_counts (year, month, unit_code, operator_org_id, classification, n)
+		if err := s.db.Conn(ctx).Exec(`INSERT INTO bts_monthly_counts (year, month, unit_code, operator_org_id, classification, n)
 			SELECT CAST(substr(CAST(on_air_on AS TEXT), 1, 4) AS INTEGER), CAST(substr(CAST(on_air_on AS TEXT), 6, 2) AS INTEGER),
 			       unit_code, operator_org_id, classification, count(*)
-			FROM bts_deployments GROUP BY 1, 2, 3, 4, 5`).Error
+			FROM bts_deployments GROUP BY 1, 2, 3, 4, 5`).Error; err != nil {
+			return err
+		}
+		_, err := s.db.NextCounter(ctx, countsVersion)
+		return err
 	})
 }
 

@@ -145,12 +145,41 @@ func TestSharingRatioCountsMatchRecords(t *testing.T) {
 			FROM bts_deployments WHERE id = ?`, ids[21]).Error; err != nil {
 			t.Fatal(err)
 		}
-		rep, err := f.svc.SharingRatio(ctx, f.actors["auditor"], permits.RatioQuery{From: infrashare.MustDate("2020-01-01"), To: infrashare.MustDate("2027-12-31")})
+		// The period asked first above, whose sums a replica remembers: each
+		// kind of change shows in the next report.
+		whole := permits.RatioQuery{From: infrashare.MustDate("2024-01-01"), To: infrashare.MustDate("2026-12-31"), GroupBy: "unit"}
+		rep, err := f.svc.SharingRatio(ctx, f.actors["auditor"], whole)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if rep.Totals.Total != len(records)+1 {
 			t.Errorf("after a second out-of-band record the report counts %d, want %d", rep.Totals.Total, len(records)+1)
+		}
+		backdated := infrashare.MustDate("2024-02-15")
+		d, err := f.svc.LogDeployment(ctx, f.actors["vnpt"], permits.NewDeployment{StationCode: "S-BACKDATED",
+			Technologies: []string{"4G"}, OnAirOn: &backdated, MountedOnAssetID: &towers[0].ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep, err = f.svc.SharingRatio(ctx, f.actors["auditor"], whole); err != nil {
+			t.Fatal(err)
+		}
+		if rep.Totals.Total != len(records)+2 {
+			t.Errorf("after a record logged in a whole month the report counts %d, want %d", rep.Totals.Total, len(records)+2)
+		}
+		shared := rep.Totals.Shared
+		to := permits.ClassShared
+		if d.Classification == permits.ClassShared {
+			to, shared = permits.ClassNewStructure, shared-2
+		}
+		if _, err := f.svc.Reclassify(ctx, f.actors["auditor"], d.ID, permits.Reclassification{Classification: to, Reason: "Kiểm tra"}); err != nil {
+			t.Fatal(err)
+		}
+		if rep, err = f.svc.SharingRatio(ctx, f.actors["auditor"], whole); err != nil {
+			t.Fatal(err)
+		}
+		if rep.Totals.Total != len(records)+2 || rep.Totals.Shared != shared+1 {
+			t.Errorf("after a reclassification the report counts %d, %d shared; want %d, %d", rep.Totals.Total, rep.Totals.Shared, len(records)+2, shared+1)
 		}
 	})
 }

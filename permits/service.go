@@ -25,6 +25,8 @@ type Service struct {
 	// countedUpTo is the highest BTS record id whose monthly counts this
 	// replica has seen complete (ratio_counts.go).
 	countedUpTo atomic.Int64
+	// wholeMonths remembers sums of the monthly counts (ratio_counts.go).
+	wholeMonths countsCache
 }
 
 // New returns the service.
