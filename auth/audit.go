@@ -64,8 +64,9 @@ func NewAudit(db *database.DB, clock infrashare.Clock) *Audit {
 type pendingKey struct{}
 
 type pendingEvent struct {
-	actor Actor
-	c     Change
+	actor         Actor
+	c             Change
+	before, after *string // canonical JSON of c.Before and c.After
 }
 
 type pending struct{ events []pendingEvent }
@@ -86,7 +87,16 @@ func (a *Audit) Record(ctx context.Context, actor Actor, c Change) error {
 			return err
 		}
 	}
-	p.events = append(p.events, pendingEvent{actor, c})
+	// Encoded now, not under the head's lock, which every writer waits for.
+	pe := pendingEvent{actor: actor, c: c}
+	var err error
+	if pe.before, err = CanonicalJSON(c.Before); err != nil {
+		return err
+	}
+	if pe.after, err = CanonicalJSON(c.After); err != nil {
+		return err
+	}
+	p.events = append(p.events, pe)
 	return nil
 }
 
@@ -119,7 +129,7 @@ func (a *Audit) flush(ctx context.Context, p *pending) error {
 		ev := AuditEvent{
 			Seq: head.Count + 1, At: a.clock.Now().UTC().Truncate(time.Microsecond),
 			Action: pe.c.Action, ObjectType: pe.c.ObjectType, ObjectID: pe.c.ObjectID,
-			Reason: pe.c.Reason, RequestID: reqID, PrevHash: head.LastHash,
+			Reason: pe.c.Reason, RequestID: reqID, PrevHash: head.LastHash, Before: pe.before, After: pe.after,
 		}
 		if !pe.actor.System && pe.actor.UserID != 0 {
 			uid := pe.actor.UserID
@@ -128,13 +138,6 @@ func (a *Audit) flush(ctx context.Context, p *pending) error {
 		if pe.actor.OrgID != 0 {
 			oid := pe.actor.OrgID
 			ev.OrgID = &oid
-		}
-		var err error
-		if ev.Before, err = CanonicalJSON(pe.c.Before); err != nil {
-			return err
-		}
-		if ev.After, err = CanonicalJSON(pe.c.After); err != nil {
-			return err
 		}
 		ev.Hash = eventHash(ev)
 		if err := tx.Create(&ev).Error; err != nil {

@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -172,6 +173,8 @@ func benchDialects() []string {
 // eachDialect runs fn as sub-benchmarks sqlite and postgres, each on the
 // shared data set of its database.
 func eachDialect(b *testing.B, fn func(b *testing.B, env *benchEnv)) {
+	// The collector set as the infrashare binary sets it (cmd/infrashare).
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	for _, d := range benchDialects() {
 		b.Run(d, func(b *testing.B) {
 			env := envFor(b, d)

@@ -212,9 +212,12 @@ func scanAssets(q *gorm.DB) ([]Asset, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Asset
+	// Scanned in place: an Asset is large, and a copy per row (and per
+	// growth of the slice) was most of what a search allocated.
+	out := make([]Asset, 0, 64)
 	for rows.Next() {
-		var a Asset
+		out = append(out, Asset{})
+		a := &out[len(out)-1]
 		if err := rows.Scan(&a.ID, &a.OwnerID, &a.Code, &a.Kind, &a.Status, &a.Geometry, &a.Lat, &a.Lon, &a.CoarseLat, &a.CoarseLon,
 			&a.UnitCode, &a.Address, &a.InServiceOn, &a.HeightM, &a.Class, &a.Structure, &a.Tubes, &a.DiameterMM, &a.LengthM,
 			&a.Restricted, &a.RentVND, &a.Contact, &a.CapacityUnit, &a.CapacityTotal, &a.ReservedUnits, &a.ActiveUnits,
@@ -223,7 +226,6 @@ func scanAssets(q *gorm.DB) ([]Asset, error) {
 		}
 		// As database's query callback does for GORM's own scans.
 		a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
-		out = append(out, a)
 	}
 	return out, rows.Err()
 }
@@ -271,7 +273,7 @@ func (s *Service) Nearby(ctx context.Context, actor auth.Actor, nq NearbyQuery) 
 	}
 	out := make([]NearbyItem, 0, len(items))
 	for _, it := range items {
-		v, err := s.view(ctx, actor, it.asset)
+		v, err := s.view(ctx, actor, *it.asset)
 		if err != nil {
 			return nil, err
 		}
@@ -281,7 +283,7 @@ func (s *Service) Nearby(ctx context.Context, actor auth.Actor, nq NearbyQuery) 
 }
 
 type candidate struct {
-	asset    Asset
+	asset    *Asset
 	distance float64
 }
 
@@ -299,15 +301,16 @@ func (s *Service) nearbyRows(ctx context.Context, actor auth.Actor, nq NearbyQue
 	}
 	origin := orb.Point{nq.Lon, nq.Lat}
 	out := make([]candidate, 0, len(rows))
-	for _, a := range rows {
+	for i := range rows {
+		a := &rows[i]
 		var d float64
-		if p, ok := viewPoint(actor, a); ok {
+		if p, ok := viewPoint(actor, *a); ok {
 			d = distanceTo(origin, p)
-			if !exactFor(actor, a) {
+			if !exactFor(actor, *a) {
 				d = math.Round(d/100) * 100
 			}
 		} else {
-			sh, err := lineOf(a)
+			sh, err := lineOf(*a)
 			if err != nil {
 				continue
 			}
