@@ -176,7 +176,7 @@ func (s *Service) List(ctx context.Context, actor auth.Actor, f AssetFilter) ([]
 		order = "+id"
 	}
 	limit := auth.ClampLimit(f.Limit)
-	rows, err := scanAssets(q.Order(order).Limit(limit + 1))
+	rows, err := s.scanAssets(ctx, q.Order(order).Limit(limit+1))
 	if err != nil {
 		return nil, "", err
 	}
@@ -206,28 +206,24 @@ const viewColumns = "id, owner_id, code, kind, status, geometry, lat, lon, coars
 // Searches return tens of rows per request many times a second, and GORM's
 // reflective scan of every column was most of their time
 // (docs/performance.md).
-func scanAssets(q *gorm.DB) ([]Asset, error) {
-	rows, err := q.Select(viewColumns).Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
+func (s *Service) scanAssets(ctx context.Context, q *gorm.DB) ([]Asset, error) {
 	// Scanned in place: an Asset is large, and a copy per row (and per
 	// growth of the slice) was most of what a search allocated.
 	out := make([]Asset, 0, 64)
-	for rows.Next() {
+	err := s.db.EachRow(ctx, q.Select(viewColumns), func(scan func(...any) error) error {
 		out = append(out, Asset{})
 		a := &out[len(out)-1]
-		if err := rows.Scan(&a.ID, &a.OwnerID, &a.Code, &a.Kind, &a.Status, &a.Geometry, &a.Lat, &a.Lon, &a.CoarseLat, &a.CoarseLon,
+		if err := scan(&a.ID, &a.OwnerID, &a.Code, &a.Kind, &a.Status, &a.Geometry, &a.Lat, &a.Lon, &a.CoarseLat, &a.CoarseLon,
 			&a.UnitCode, &a.Address, &a.InServiceOn, &a.HeightM, &a.Class, &a.Structure, &a.Tubes, &a.DiameterMM, &a.LengthM,
 			&a.Restricted, &a.RentVND, &a.Contact, &a.CapacityUnit, &a.CapacityTotal, &a.ReservedUnits, &a.ActiveUnits,
 			&a.Version, &a.CreatedAt, &a.UpdatedAt); err != nil {
-			return nil, err
+			return err
 		}
 		// As database's query callback does for GORM's own scans.
 		a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }
 
 // NearbyQuery is GET /api/v1/assets/nearby.
@@ -295,7 +291,7 @@ func (s *Service) nearbyRows(ctx context.Context, actor auth.Actor, nq NearbyQue
 	if err != nil {
 		return nil, err
 	}
-	rows, err := scanAssets(q)
+	rows, err := s.scanAssets(ctx, q)
 	if err != nil {
 		return nil, err
 	}
