@@ -15,7 +15,10 @@ import (
 // encode tens of views per request many times a second, and
 // encoding/json's reflection was the largest part of the API's own time
 // per search (docs/performance.md).
-func (v AssetView) AppendJSON(b []byte) []byte {
+func (v AssetView) AppendJSON(b []byte) []byte { return v.appendJSON(b, true) }
+
+// appendJSON without the geometry is a GeoJSON feature's properties.
+func (v AssetView) appendJSON(b []byte, geometry bool) []byte {
 	b = append(b, `{"id":`...)
 	b = strconv.AppendInt(b, v.ID, 10)
 	b = appendJSONField(b, "code", v.Code)
@@ -28,8 +31,11 @@ func (v AssetView) AppendJSON(b []byte) []byte {
 	if v.Owner.Kind != "" {
 		b = appendJSONField(b, "kind", v.Owner.Kind)
 	}
-	b = append(b, `},"geometry":`...)
-	b = appendJSONRaw(b, v.Geometry)
+	b = append(b, '}')
+	if geometry {
+		b = append(b, `,"geometry":`...)
+		b = appendJSONRaw(b, v.Geometry)
+	}
 	if v.Lat != nil {
 		b = append(b, `,"lat":`...)
 		b = appendJSONFloat(b, *v.Lat)

@@ -74,6 +74,17 @@ func TestAssetViewAppendJSONMatchesEncodingJSON(t *testing.T) {
 		if got := item.AppendJSON(nil); !bytes.Equal(got, want) {
 			t.Fatalf("view %d:\nAppendJSON    %s\nencoding/json %s", i, got, want)
 		}
+		// A GeoJSON feature's properties: the view without its geometry.
+		props, err := json.Marshal(struct {
+			AssetView
+			Geometry json.RawMessage `json:"geometry,omitempty"`
+		}{AssetView: v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := v.appendJSON(nil, false); !bytes.Equal(got, props) {
+			t.Fatalf("properties %d:\nappendJSON    %s\nencoding/json %s", i, got, props)
+		}
 	}
 }
 

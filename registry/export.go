@@ -47,8 +47,11 @@ import (
 	"infrashare/auth"
 )
 
-// exportBatch is the rows read per query.
-const exportBatch = 2000
+// exportBatch is the rows read per query. Each query of a box search finds
+// the whole box again before it sorts by id, so a box the size of a
+// district (a few thousand assets) should take one batch; 10,000 assets
+// in memory are a few megabytes. A test lowers it to cross batches.
+var exportBatch = 10000
 
 // xlsxMaxRows is a worksheet's row limit, header included.
 const xlsxMaxRows = 1_048_576
@@ -99,7 +102,7 @@ func (s *Service) ExportAssets(ctx context.Context, actor auth.Actor, f AssetFil
 		return err
 	}
 	base := q.Session(&gorm.Session{})
-	batch, err := exportRows(base, 0)
+	batch, err := s.exportRows(ctx, base, 0)
 	if err != nil {
 		return err
 	}
@@ -132,17 +135,15 @@ func (s *Service) ExportAssets(ctx context.Context, actor auth.Actor, f AssetFil
 		if len(batch) < exportBatch {
 			break
 		}
-		if batch, err = exportRows(base, batch[len(batch)-1].ID); err != nil {
+		if batch, err = s.exportRows(ctx, base, batch[len(batch)-1].ID); err != nil {
 			return err
 		}
 	}
 	return sink.end()
 }
 
-func exportRows(base *gorm.DB, after int64) ([]Asset, error) {
-	var rows []Asset
-	err := base.Where("id > ?", after).Order("id").Limit(exportBatch).Find(&rows).Error
-	return rows, err
+func (s *Service) exportRows(ctx context.Context, base *gorm.DB, after int64) ([]Asset, error) {
+	return s.scanAssets(ctx, base.Where("id > ?", after).Order("id").Limit(exportBatch))
 }
 
 // exportCells are the cells of one row, typed: string, float64, int, int64,
@@ -284,13 +285,7 @@ func (c *csvSink) close() {}
 type geojsonSink struct {
 	bw    *bufio.Writer
 	first bool
-}
-
-// featureProperties are an asset's JSON fields without its geometry: the
-// outer Geometry hides the embedded one and, nil, is omitted.
-type featureProperties struct {
-	AssetView
-	Geometry json.RawMessage `json:"geometry,omitempty"`
+	buf   []byte
 }
 
 func newGeoJSONSink(w io.Writer) (*geojsonSink, error) {
@@ -302,29 +297,21 @@ func newGeoJSONSink(w io.Writer) (*geojsonSink, error) {
 }
 
 func (g *geojsonSink) row(v AssetView) error {
-	props, err := json.Marshal(featureProperties{AssetView: v})
-	if err != nil {
-		return err
-	}
+	b := g.buf[:0]
 	if !g.first {
-		if err := g.bw.WriteByte(','); err != nil {
-			return err
-		}
+		b = append(b, ',')
 	}
 	g.first = false
-	if _, err := fmt.Fprintf(g.bw, "\n{\"type\":\"Feature\",\"id\":%d,\"geometry\":", v.ID); err != nil {
-		return err
-	}
-	if _, err := g.bw.Write(v.Geometry); err != nil {
-		return err
-	}
-	if _, err := g.bw.WriteString(`,"properties":`); err != nil {
-		return err
-	}
-	if _, err := g.bw.Write(props); err != nil {
-		return err
-	}
-	return g.bw.WriteByte('}')
+	b = append(b, "\n{\"type\":\"Feature\",\"id\":"...)
+	b = strconv.AppendInt(b, v.ID, 10)
+	b = append(b, `,"geometry":`...)
+	b = append(b, v.Geometry...)
+	b = append(b, `,"properties":`...)
+	b = v.appendJSON(b, false)
+	b = append(b, '}')
+	g.buf = b
+	_, err := g.bw.Write(b)
+	return err
 }
 
 func (g *geojsonSink) flush() error { return g.bw.Flush() }

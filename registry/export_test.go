@@ -144,6 +144,7 @@ func TestExportCSVReimportsUnchanged(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)
 		seedExport(t, f)
+		defer registry.SetExportBatch(2000)()
 		if _, err := f.importCSV("vnpt", importTowerCSV("RT", 4500, nil)); err != nil { // several export batches
 			t.Fatal(err)
 		}
