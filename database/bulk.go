@@ -22,37 +22,35 @@ import (
 // driver binds parameters in time quadratic in their number.
 const sqliteInsertRows = 500
 
-// InsertRows writes n new rows into table in ctx's transaction, row(i, dst)
-// filling row i's values in the order of cols: with COPY on PostgreSQL and
-// with multi-row INSERTs of literals on SQLite, the quickest way into each.
-// A failure, a broken constraint among them, fails the transaction. row
-// must not keep dst.
-func (db *DB) InsertRows(ctx context.Context, table string, cols []string, n int, row func(i int, dst []any)) error {
+// InsertRows writes new rows into table in ctx's transaction, the quickest
+// way into each database: with COPY on PostgreSQL, with multi-row INSERTs
+// of literals on SQLite. next fills dst with the next row's values in the
+// order of cols, or reports false at the end; it must not keep dst. next
+// runs on another goroutine while the database writes the rows before, so
+// it must not use the database at all: the transaction holds the
+// connection (SQLite's only one). After an error, a broken constraint
+// among the rows, the caller must roll the transaction back.
+func (db *DB) InsertRows(ctx context.Context, table string, cols []string, next func(dst []any) bool) error {
 	st, ok := ctx.Value(stateKey{}).(*txState)
 	if !ok {
 		return errors.New("database: InsertRows outside a transaction")
 	}
-	if n == 0 {
-		return nil
-	}
 	if db.dialect == Postgres {
-		return copyRows(ctx, st.conn, table, cols, n, row)
+		return copyRows(ctx, st.conn, table, cols, next)
 	}
-	return insertLiterals(ctx, db.Conn(ctx).Statement.ConnPool, table, cols, n, row)
+	return insertLiterals(ctx, db.Conn(ctx).Statement.ConnPool, table, cols, next)
 }
 
 // copyRows runs COPY on the driver's connection under the transaction: the
-// server-side transaction is open on it, so the rows are part of it.
-func copyRows(ctx context.Context, conn *sql.Conn, table string, cols []string, n int, row func(int, []any)) error {
+// server-side transaction is open on it, so the rows are part of it. pgx
+// calls next on a goroutine of its own.
+func copyRows(ctx context.Context, conn *sql.Conn, table string, cols []string, next func([]any) bool) error {
 	return conn.Raw(func(dc any) error {
 		vals := make([]any, len(cols))
-		i := 0
 		src := pgx.CopyFromFunc(func() ([]any, error) {
-			if i >= n {
+			if !next(vals) {
 				return nil, nil
 			}
-			row(i, vals)
-			i++
 			for k, v := range vals {
 				vals[k] = copyValue(v)
 			}
@@ -85,8 +83,9 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// insertLiterals writes the rows as multi-row INSERTs of literals.
-func insertLiterals(ctx context.Context, ex execer, table string, cols []string, n int, row func(int, []any)) error {
+// insertLiterals writes the rows as multi-row INSERTs of literals, each
+// statement written on a goroutine while SQLite runs the one before.
+func insertLiterals(ctx context.Context, ex execer, table string, cols []string, next func([]any) bool) error {
 	head := []byte("INSERT INTO " + quoteIdent(table) + " (")
 	for k, c := range cols {
 		if k > 0 {
@@ -95,32 +94,77 @@ func insertLiterals(ctx context.Context, ex execer, table string, cols []string,
 		head = append(head, quoteIdent(c)...)
 	}
 	head = append(head, ") VALUES "...)
-	vals := make([]any, len(cols))
-	buf := make([]byte, 0, 256<<10)
-	var err error
-	for i := 0; i < n; {
-		buf = append(buf[:0], head...)
-		for j := 0; j < sqliteInsertRows && i < n; j, i = j+1, i+1 {
-			row(i, vals)
-			if j > 0 {
-				buf = append(buf, ',')
+	type stmt struct {
+		sql string
+		err error
+	}
+	stmts, stop := make(chan stmt, 1), make(chan struct{})
+	go func() {
+		defer close(stmts)
+		vals := make([]any, len(cols))
+		buf := make([]byte, 0, 256<<10)
+		for done := false; !done; {
+			select {
+			case <-stop:
+				return
+			default:
 			}
-			buf = append(buf, '(')
-			for k, v := range vals {
-				if k > 0 {
+			buf = append(buf[:0], head...)
+			rows := 0
+			var err error
+			for rows < sqliteInsertRows && err == nil {
+				if !next(vals) {
+					done = true
+					break
+				}
+				if rows > 0 {
 					buf = append(buf, ',')
 				}
-				if buf, err = AppendSQLiteLiteral(buf, v); err != nil {
-					return fmt.Errorf("%s.%s: %w", table, cols[k], err)
-				}
+				buf, err = appendRow(buf, vals, cols)
+				rows++
 			}
-			buf = append(buf, ')')
+			if rows == 0 {
+				return
+			}
+			select {
+			case stmts <- stmt{string(buf), err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
 		}
-		if _, err := ex.ExecContext(ctx, string(buf)); err != nil {
+	}()
+	// The goroutine has ended when this returns: next is not called after.
+	defer func() {
+		close(stop)
+		for range stmts {
+		}
+	}()
+	for st := range stmts {
+		if st.err != nil {
+			return fmt.Errorf("%s: %w", table, st.err)
+		}
+		if _, err := ex.ExecContext(ctx, st.sql); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func appendRow(b []byte, vals []any, cols []string) ([]byte, error) {
+	b = append(b, '(')
+	for k, v := range vals {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = AppendSQLiteLiteral(b, v); err != nil {
+			return b, fmt.Errorf("%s: %w", cols[k], err)
+		}
+	}
+	return append(b, ')'), nil
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

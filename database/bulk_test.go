@@ -179,7 +179,15 @@ func TestInsertRows(t *testing.T) {
 			rows = append(rows, r)
 		}
 		insert := func(ctx context.Context, rows []bulkRow) error {
-			return db.InsertRows(ctx, "bulk", cols, len(rows), func(i int, dst []any) { rows[i].values(dst) })
+			i := 0
+			return db.InsertRows(ctx, "bulk", cols, func(dst []any) bool {
+				if i == len(rows) {
+					return false
+				}
+				rows[i].values(dst)
+				i++
+				return true
+			})
 		}
 		if err := insert(ctx, rows); err == nil {
 			t.Fatal("InsertRows outside a transaction: want refused")
