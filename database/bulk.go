@@ -81,7 +81,14 @@ func copyValue(v any) any {
 
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
+
+// sqliteBulkCache is SQLite's page cache while InsertRows writes (KiB, as
+// negative cache_size counts): new rows land on index pages all over the
+// file, and in the default cache of 2 MB SQLite writes them to the WAL and
+// reads them back before the commit.
+const sqliteBulkCache = -64 << 10
 
 // insertLiterals writes the rows as multi-row INSERTs of literals, each
 // statement written on a goroutine while SQLite runs the one before.
@@ -94,6 +101,16 @@ func insertLiterals(ctx context.Context, ex execer, table string, cols []string,
 		head = append(head, quoteIdent(c)...)
 	}
 	head = append(head, ") VALUES "...)
+	var cache int
+	if err := ex.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&cache); err != nil {
+		return err
+	}
+	if cache < 0 && cache > sqliteBulkCache {
+		if _, err := ex.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", sqliteBulkCache)); err != nil {
+			return err
+		}
+		defer ex.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA cache_size = %d", cache))
+	}
 	type stmt struct {
 		sql string
 		err error
