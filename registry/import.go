@@ -36,10 +36,13 @@ package registry
 //     in a Vietnamese locale); numbers use a decimal point.
 //
 // Speed: every row is checked by build, the same code as POST
-// /api/v1/assets. Build asks the database only to check a unit code; the
-// import checks each distinct (located unit, given code) pair once and
-// reuses the answer (importUnitCheck), so a file costs a handful of queries
-// besides the batched reads and writes.
+// /api/v1/assets, against a snapshot of the units taken at the start (so
+// checking reads nothing from the database), and each distinct (located
+// unit, given code) pair is checked once (importUnitCheck). New rows go to
+// the database as they are checked, in one COPY on PostgreSQL and in
+// multi-row INSERTs of literals on SQLite (database.InsertRows), while the
+// rows after them are checked; a problem found on the way rolls it all
+// back.
 
 import (
 	"bufio"
