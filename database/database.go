@@ -175,10 +175,11 @@ type txKey struct{}
 type stateKey struct{}
 
 // txState is what a transaction carries besides its handle: the steps to
-// run just before it commits.
+// run just before it commits, and the connection it is open on.
 type txState struct {
 	hooks  []hook
 	values map[any]any
+	conn   *sql.Conn
 }
 
 // TxValue returns a value stored on ctx's transaction by SetTxValue.
@@ -254,18 +255,22 @@ func (db *DB) Tx(ctx context.Context, fn func(ctx context.Context) error) error 
 	}
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		err = db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			st := &txState{}
-			tctx := context.WithValue(context.WithValue(ctx, txKey{}, tx), stateKey{}, st)
-			if err := fn(tctx); err != nil {
-				return err
-			}
-			for _, h := range st.hooks {
-				if err := h.fn(tctx); err != nil {
+		// The transaction runs on a connection of its own so that
+		// InsertRows can reach the driver's connection under it.
+		err = db.gorm.WithContext(ctx).Connection(func(c *gorm.DB) error {
+			st := &txState{conn: c.Statement.ConnPool.(*sql.Conn)}
+			return c.Transaction(func(tx *gorm.DB) error {
+				tctx := context.WithValue(context.WithValue(ctx, txKey{}, tx), stateKey{}, st)
+				if err := fn(tctx); err != nil {
 					return err
 				}
-			}
-			return nil
+				for _, h := range st.hooks {
+					if err := h.fn(tctx); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
 		})
 		if err == nil || !IsRetryable(err) {
 			return err

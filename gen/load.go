@@ -1,27 +1,15 @@
 package gen
 
 import (
-	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-
-	"infrashare"
 )
 
 // loadTxRows is the size of one transaction of the bulk load: each batch is
 // written whole or not at all.
 const loadTxRows = 50_000
-
-// sqliteStmtRows is the rows of one multi-row INSERT on SQLite.
-const sqliteStmtRows = 500
 
 // write loads the planned assets, allocations and BTS records, with the
 // tables' secondary indexes dropped for the load and created again from
@@ -155,130 +143,34 @@ func (g *generator) load(ctx context.Context, table string, cols []string, n int
 		return nil
 	}
 	t := time.Now()
-	var conn *sql.Conn
-	conn, err := g.db.SQL().Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
 	if !g.db.IsPostgres() {
 		// A page cache of 256 MB while loading, so that the unique index
 		// kept during the load stays in memory; the default comes back
-		// afterwards.
-		if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = -262144"); err != nil {
+		// afterwards. SQLite runs on one connection: the setting stays
+		// on it.
+		if _, err := g.db.SQL().ExecContext(ctx, "PRAGMA cache_size = -262144"); err != nil {
 			return err
 		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA cache_size = -2000")
+		defer g.db.SQL().ExecContext(context.WithoutCancel(ctx), "PRAGMA cache_size = -2000")
 	}
 	for from := 0; from < n; from += loadTxRows {
 		to := min(from+loadTxRows, n)
-		if g.db.IsPostgres() {
-			err = copyBatch(ctx, conn, table, cols, from, to, row)
-		} else {
-			err = insertBatch(ctx, conn, table, cols, from, to, row)
-		}
+		i := from
+		err := g.db.Tx(ctx, func(ctx context.Context) error {
+			i = from // a retried transaction starts again
+			return g.db.InsertRows(ctx, table, cols, func(dst []any) bool {
+				if i == to {
+					return false
+				}
+				row(i, dst)
+				i++
+				return true
+			})
+		})
 		if err != nil {
 			return fmt.Errorf("%s rows %d–%d: %w", table, from+1, to, err)
 		}
 		g.progress.logf("gen: %s %d/%d (%s)", table, to, n, rate(to, time.Since(t)))
 	}
 	return nil
-}
-
-// copyBatch writes rows [from, to) with COPY in one transaction.
-func copyBatch(ctx context.Context, conn *sql.Conn, table string, cols []string, from, to int, row func(int, []any)) error {
-	return conn.Raw(func(dc any) error {
-		pc := dc.(*stdlib.Conn).Conn()
-		tx, err := pc.Begin(ctx)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback(ctx)
-		vals := make([]any, len(cols))
-		i := from
-		src := pgx.CopyFromFunc(func() ([]any, error) {
-			if i >= to {
-				return nil, nil
-			}
-			row(i, vals)
-			for k, v := range vals {
-				if d, ok := v.(infrashare.Date); ok {
-					vals[k] = d.Time()
-				}
-			}
-			i++
-			return vals, nil
-		})
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{table}, cols, src); err != nil {
-			return err
-		}
-		return tx.Commit(ctx)
-	})
-}
-
-// insertBatch writes rows [from, to) as multi-row INSERTs of literals in
-// one transaction.
-func insertBatch(ctx context.Context, conn *sql.Conn, table string, cols []string, from, to int, row func(int, []any)) error {
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "
-	vals := make([]any, len(cols))
-	var buf bytes.Buffer
-	for i := from; i < to; {
-		buf.Reset()
-		buf.WriteString(head)
-		for j := 0; j < sqliteStmtRows && i < to; j, i = j+1, i+1 {
-			row(i, vals)
-			if j > 0 {
-				buf.WriteByte(',')
-			}
-			buf.WriteByte('(')
-			for k, v := range vals {
-				if k > 0 {
-					buf.WriteByte(',')
-				}
-				appendLiteral(&buf, v)
-			}
-			buf.WriteByte(')')
-		}
-		if _, err := tx.ExecContext(ctx, buf.String()); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
-}
-
-// appendLiteral writes v as an SQL literal as SQLite stores it through the
-// services: instants as text in UTC with their zone, civil dates as
-// YYYY-MM-DD, booleans as 0/1.
-func appendLiteral(buf *bytes.Buffer, v any) {
-	switch x := v.(type) {
-	case nil:
-		buf.WriteString("NULL")
-	case string:
-		buf.WriteByte('\'')
-		buf.WriteString(strings.ReplaceAll(x, "'", "''"))
-		buf.WriteByte('\'')
-	case int:
-		buf.WriteString(strconv.Itoa(x))
-	case int64:
-		buf.WriteString(strconv.FormatInt(x, 10))
-	case float64:
-		buf.WriteString(strconv.FormatFloat(x, 'f', -1, 64))
-	case bool:
-		if x {
-			buf.WriteString("1")
-		} else {
-			buf.WriteString("0")
-		}
-	case infrashare.Date:
-		appendLiteral(buf, x.String())
-	case time.Time:
-		appendLiteral(buf, x.UTC().Format("2006-01-02 15:04:05.999999-07:00"))
-	default:
-		panic(fmt.Sprintf("gen: no literal for %T", v))
-	}
 }

@@ -206,16 +206,17 @@ type CapacityInput struct {
 	Total *int   `json:"total" validate:"omitempty,gte=0,lte=100000"`
 }
 
-// rules are the settings that asset writes are checked against.
+// rules are the settings and units that asset writes are checked against.
 type rules struct {
 	area     ServiceArea
 	classes  []string
 	defaults map[string]int
 	today    infrashare.Date
+	units    unitLookup
 }
 
 func (s *Service) rules(ctx context.Context) (rules, error) {
-	r := rules{area: DefaultServiceArea, defaults: map[string]int{}, today: s.settings.Today()}
+	r := rules{area: DefaultServiceArea, defaults: map[string]int{}, today: s.settings.Today(), units: s.units}
 	if err := s.settings.Get(ctx, "service_area", &r.area); err != nil {
 		return r, err
 	}
@@ -307,7 +308,7 @@ func (s *Service) build(ctx context.Context, r rules, ownerID int64, in AssetInp
 		clat, clon := coarse(lat), coarse(lon)
 		a.Lat, a.Lon, a.CoarseLat, a.CoarseLon = &lat, &lon, &clat, &clon
 	}
-	unit, err := s.resolveUnit(ctx, sh.mid, strings.TrimSpace(in.UnitCode), r.today)
+	unit, err := resolveUnit(ctx, r.units, sh.mid, strings.TrimSpace(in.UnitCode), r.today)
 	if err != nil {
 		return Asset{}, err
 	}
@@ -319,8 +320,8 @@ func (s *Service) build(ctx context.Context, r rules, ownerID int64, in AssetInp
 // unit whose loaded boundary holds p, else the given code (which must be a
 // unit valid today). A given code that contradicts the boundaries is an
 // error rather than silently replaced.
-func (s *Service) resolveUnit(ctx context.Context, p orb.Point, given string, day infrashare.Date) (string, error) {
-	found, ok, err := s.units.Locate(ctx, p[0], p[1], day)
+func resolveUnit(ctx context.Context, units unitLookup, p orb.Point, given string, day infrashare.Date) (string, error) {
+	found, ok, err := units.Locate(ctx, p[0], p[1], day)
 	if err != nil {
 		return "", err
 	}
@@ -328,7 +329,7 @@ func (s *Service) resolveUnit(ctx context.Context, p orb.Point, given string, da
 		if given == "" || given == found {
 			return found, nil
 		}
-		ancestors, err := s.units.Ancestors(ctx, found, day)
+		ancestors, err := units.Ancestors(ctx, found, day)
 		if err != nil {
 			return "", err
 		}
@@ -340,7 +341,7 @@ func (s *Service) resolveUnit(ctx context.Context, p orb.Point, given string, da
 	if given == "" {
 		return "", nil
 	}
-	valid, err := s.units.ValidCode(ctx, given, day)
+	valid, err := units.ValidCode(ctx, given, day)
 	if err != nil {
 		return "", err
 	}
@@ -627,7 +628,7 @@ func (s *Service) Delete(ctx context.Context, actor auth.Actor, id int64) error 
 // ResolveUnit is the unit of a record made on day at (lat, lon): from the
 // loaded boundaries, else the given code (which must be valid that day).
 func (s *Service) ResolveUnit(ctx context.Context, lat, lon float64, given string, day infrashare.Date) (string, error) {
-	return s.resolveUnit(ctx, orb.Point{lon, lat}, strings.TrimSpace(given), day)
+	return resolveUnit(ctx, s.units, orb.Point{lon, lat}, strings.TrimSpace(given), day)
 }
 
 // ServiceArea is the box every position must lie in.

@@ -36,17 +36,19 @@ package registry
 //     in a Vietnamese locale); numbers use a decimal point.
 //
 // Speed: every row is checked by build, the same code as POST
-// /api/v1/assets. Build asks the database only to check a unit code; the
-// import checks each distinct (located unit, given code) pair once and
-// reuses the answer (importUnitCheck), so a file costs a handful of queries
-// besides the batched reads and writes.
+// /api/v1/assets, against a snapshot of the units taken at the start (so
+// checking reads nothing from the database), and each distinct (located
+// unit, given code) pair is checked once (importUnitCheck). New rows go to
+// the database as they are checked, in one COPY on PostgreSQL and in
+// multi-row INSERTs of literals on SQLite (database.InsertRows), while the
+// rows after them are checked; a problem found on the way rolls it all
+// back.
 
 import (
 	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
@@ -56,9 +58,11 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/paulmach/orb"
@@ -111,12 +115,6 @@ const (
 	// importBatch is the rows per INSERT of allocations (14 columns; the
 	// SQLite driver binds parameters in quadratic time).
 	importBatch = 100
-	// assetInsertBatch is the rows per multi-row INSERT of assets: on
-	// PostgreSQL 500 × 33 parameters (below its 65 535); on SQLite few, since
-	// its pure-Go driver binds parameters in time quadratic in their number
-	// (measured best between 4 and 16 rows).
-	assetInsertBatchPostgres = 500
-	assetInsertBatchSQLite   = 8
 	// importLookup is the codes per IN (…) lookup.
 	importLookup = 1000
 )
@@ -342,6 +340,18 @@ func (ir *importReader) fail(line int, col, reason string) {
 	ir.errs = append(ir.errs, RowError{Line: line, Column: col, Reason: reason})
 }
 
+func (ir *importReader) add(row assetRow) { ir.rows = appendDoubling(ir.rows, row) }
+
+// appendDoubling appends v, doubling the room when full: append grows a
+// long slice by a quarter, which copies large rows over and over (a third
+// of the time reading 50,000 rows).
+func appendDoubling[T any](s []T, v T) []T {
+	if len(s) == cap(s) {
+		s = slices.Grow(s, max(len(s), 256))
+	}
+	return append(s, v)
+}
+
 func (o *ImportOptions) check() error {
 	fields := infrashare.FieldErrors{}
 	switch o.Format {
@@ -413,6 +423,13 @@ func (ir *importReader) readCSV(r io.Reader) error {
 		}
 		return ""
 	}
+	var fieldCols []string
+	for _, col := range header {
+		col = strings.ToLower(strings.TrimSpace(col))
+		if _, ok := idx[col]; ok && !importPositionColumns[col] && col != "code" && col != "kind" {
+			fieldCols = append(fieldCols, col)
+		}
+	}
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -428,7 +445,7 @@ func (ir *importReader) readCSV(r io.Reader) error {
 				return nil
 			}
 			ir.fail(pe.StartLine, "", fmt.Sprintf("has %d cells; the header names %d columns", len(rec), len(header)))
-			ir.rows = append(ir.rows, assetRow{line: pe.StartLine, bad: true})
+			ir.add(assetRow{line: pe.StartLine, bad: true})
 			continue
 		}
 		line, _ := cr.FieldPos(0)
@@ -438,7 +455,7 @@ func (ir *importReader) readCSV(r io.Reader) error {
 		if len(ir.rows) >= importMaxRows {
 			return infrashare.Invalid("rows", fmt.Sprintf("at most %d rows in one import: split the file", importMaxRows))
 		}
-		ir.csvRow(line, rec, idx, cell)
+		ir.csvRow(line, rec, fieldCols, cell)
 	}
 }
 
@@ -544,13 +561,10 @@ func (ir *importReader) csvHeader(header []string) (map[string]int, []RowError) 
 }
 
 // csvRow parses one data row.
-func (ir *importReader) csvRow(line int, rec []string, idx map[string]int, cell func([]string, string) string) {
+func (ir *importReader) csvRow(line int, rec []string, fieldCols []string, cell func([]string, string) string) {
 	row := assetRow{line: line, code: cell(rec, "code"), kind: cell(rec, "kind")}
 	nerr := len(ir.errs)
-	for col := range idx {
-		if importPositionColumns[col] || col == "code" || col == "kind" {
-			continue
-		}
+	for _, col := range fieldCols {
 		v := cell(rec, col)
 		if reason := importBadText(v); reason != "" {
 			ir.fail(line, col, reason)
@@ -568,7 +582,7 @@ func (ir *importReader) csvRow(line int, rec []string, idx map[string]int, cell 
 	}
 	ir.csvPosition(&row, cell(rec, "lat"), cell(rec, "lon"), cell(rec, "x"), cell(rec, "y"), cell(rec, "geometry"))
 	row.bad = len(ir.errs) > nerr
-	ir.rows = append(ir.rows, row)
+	ir.add(row)
 }
 
 func (ir *importReader) csvPosition(row *assetRow, lat, lon, x, y, wkt string) {
@@ -844,7 +858,7 @@ func (ir *importReader) geoFeature(line int, raw json.RawMessage) {
 	var f importGeoFeature
 	if err := json.Unmarshal(raw, &f); err != nil {
 		ir.fail(line, "", "is not a GeoJSON Feature")
-		ir.rows = append(ir.rows, assetRow{line: line, bad: true})
+		ir.add(assetRow{line: line, bad: true})
 		return
 	}
 	nerr := len(ir.errs)
@@ -888,7 +902,7 @@ func (ir *importReader) geoFeature(line int, raw json.RawMessage) {
 	}
 	ir.geoPosition(&row, f)
 	row.bad = len(ir.errs) > nerr
-	ir.rows = append(ir.rows, row)
+	ir.add(row)
 }
 
 // geoCapacity reads the export's "capacity" object when the flat
@@ -999,18 +1013,14 @@ func (ir *importReader) geoPosition(row *assetRow, f importGeoFeature) {
 
 // ---- Checking and writing ----
 
-// assetPlan is what an import will write.
-type assetPlan struct {
-	res     ImportResult
-	creates []Asset
-	updates []plannedUpdate
-}
-
 type plannedUpdate struct {
 	line    int
 	version int // the version read when planning
 	next    Asset
 }
+
+// errImportRows rolls back an import whose rows have problems.
+var errImportRows = errors.New("the rows have problems")
 
 // ImportAssets imports the actor's organisation's assets from a CSV file or
 // a GeoJSON FeatureCollection: all rows or none. A refused import answers a
@@ -1039,24 +1049,35 @@ func (s *Service) ImportAssets(ctx context.Context, actor auth.Actor, body io.Re
 	if len(ir.rows) == 0 && len(ir.errs) == 0 {
 		return ImportResult{}, infrashare.Invalid("rows", "the file has no rows")
 	}
-	plan, errs, err := s.planAssets(ctx, actor, ir, r)
+	// The rows are checked against the units as they are now, read once:
+	// checking then reads nothing, and runs while the rows are written.
+	if r.units, err = s.units.snapshot(ctx); err != nil {
+		return ImportResult{}, err
+	}
+	p, err := s.newAssetPlanner(ctx, actor, ir, r)
 	if err != nil {
 		return ImportResult{}, err
 	}
-	if len(errs) > 0 {
-		return ImportResult{}, importRowsError(errs, len(ir.rows), "")
+	if len(p.errs) == 0 && !opts.DryRun {
+		err = s.writeAssets(ctx, actor, p, opts, sum)
 	}
-	plan.res.DryRun = opts.DryRun
-	if opts.DryRun {
-		return plan.res, nil
-	}
-	if err := s.writeAssets(ctx, actor, plan, opts, sum); err != nil {
+	p.rest()
+	switch {
+	case p.err != nil:
+		return ImportResult{}, p.err
+	case len(p.errs) > 0:
+		return ImportResult{}, importRowsError(p.errs, len(ir.rows), "")
+	case err != nil:
 		return ImportResult{}, err
 	}
-	// A bulk load changes the shape of the table: refresh the statistics
-	// so that searches keep using the right index. Best effort.
-	_ = s.db.Analyze(ctx)
-	return plan.res, nil
+	p.res.DryRun = opts.DryRun
+	if !opts.DryRun {
+		// A bulk load changes the shape of the table: refresh the
+		// statistics so that searches keep using the right index. Best
+		// effort.
+		_ = s.db.Analyze(ctx)
+	}
+	return p.res, nil
 }
 
 // importRowsError is the validation error of a refused import.
@@ -1127,10 +1148,31 @@ type importUnitCheck struct {
 	errs []RowError // with Line 0, set per row
 }
 
-// planAssets checks every row with build and decides what to write.
-func (s *Service) planAssets(ctx context.Context, actor auth.Actor, ir *importReader, r rules) (assetPlan, []RowError, error) {
+// assetPlanner checks an import's rows one after the other with build and
+// decides what to write. New assets come out of next as they are checked,
+// so that they are written while the rows after them are checked; updates,
+// counts and row problems are kept. It reads nothing from the database
+// once made (its rules hold a snapshot of the units).
+type assetPlanner struct {
+	ctx      context.Context
+	s        *Service
+	ownerID  int64
+	r        rules
+	rows     []assetRow
+	existing map[string]Asset
+	units    map[[2]string]importUnitCheck
+	now      time.Time
+	readErrs []RowError // the problems found while reading; nothing is written with any
+
+	i       int // the next row to check
+	res     ImportResult
+	updates []plannedUpdate
+	errs    []RowError
+	err     error // a failure that is not the rows' fault
+}
+
+func (s *Service) newAssetPlanner(ctx context.Context, actor auth.Actor, ir *importReader, r rules) (*assetPlanner, error) {
 	errs := ir.errs
-	plan := assetPlan{res: ImportResult{Rows: len(ir.rows)}}
 	firstLine := map[string]int{}
 	codes := make([]string, 0, len(ir.rows))
 	for i := range ir.rows {
@@ -1152,89 +1194,117 @@ func (s *Service) planAssets(ctx context.Context, actor auth.Actor, ir *importRe
 	}
 	existing, err := s.ownAssetsByCode(ctx, actor.OrgID, codes)
 	if err != nil {
-		return plan, nil, err
+		return nil, err
 	}
-	units := map[[2]string]importUnitCheck{}
-	now := s.clock.Now().UTC()
-	for i := range ir.rows {
-		row := &ir.rows[i]
-		if row.bad {
-			continue
+	p := &assetPlanner{ctx: ctx, s: s, ownerID: actor.OrgID, r: r, rows: ir.rows, existing: existing,
+		units: map[[2]string]importUnitCheck{}, now: s.clock.Now().UTC(), readErrs: errs}
+	p.start()
+	return p, nil
+}
+
+// start goes back to the first row, as a transaction tried again must.
+func (p *assetPlanner) start() {
+	p.i, p.res, p.updates, p.err = 0, ImportResult{Rows: len(p.rows)}, nil, nil
+	p.errs = append([]RowError(nil), p.readErrs...)
+}
+
+// next checks rows up to the next new asset. It reports false at the end,
+// and from the first problem on: rest checks the rows after it.
+func (p *assetPlanner) next() (Asset, bool) {
+	for p.i < len(p.rows) && len(p.errs) == 0 && p.err == nil {
+		p.i++
+		if a, ok := p.check(&p.rows[p.i-1]); ok {
+			return a, true
 		}
-		cur, known := existing[row.code]
-		var in AssetInput
-		if known {
-			if row.kind != "" && row.kind != cur.Kind {
-				errs = append(errs, RowError{Line: row.line, Column: "kind", Reason: fmt.Sprintf("the asset with this code is a %s; its kind cannot change", cur.Kind)})
-				continue
-			}
-			in = inputOf(cur)
-		}
-		in.Code, in.Kind = row.code, row.kind
-		row.fields.apply(&in)
-		if row.geom != nil {
-			in.Geometry, in.geom = nil, row.geom
-		}
-		given := strings.TrimSpace(in.UnitCode)
-		in.UnitCode = ""
-		a, err := s.build(ctx, r, actor.OrgID, in)
-		if err != nil {
-			rowErrs, fatal := importRowErrors(err, row, r.area)
-			if fatal != nil {
-				return plan, nil, fatal
-			}
-			errs = append(errs, rowErrs...)
-			continue
-		}
-		if given != "" {
-			if known && given == cur.UnitCode && a.Geometry == cur.Geometry {
-				a.UnitCode = given // the record keeps the unit it was made under
-			} else {
-				key := [2]string{a.UnitCode, given}
-				uc, ok := units[key]
-				if !ok {
-					in.UnitCode = given
-					b, err := s.build(ctx, r, actor.OrgID, in)
-					if err != nil {
-						rowErrs, fatal := importRowErrors(err, &assetRow{}, r.area)
-						if fatal != nil {
-							return plan, nil, fatal
-						}
-						uc.errs = rowErrs
-					}
-					uc.unit = b.UnitCode
-					units[key] = uc
-				}
-				if len(uc.errs) > 0 {
-					for _, e := range uc.errs {
-						e.Line = row.line
-						errs = append(errs, e)
-					}
-					continue
-				}
-				a.UnitCode = uc.unit
-			}
-		}
-		if !known {
-			a.CreatedAt, a.UpdatedAt = now, now
-			plan.creates = append(plan.creates, a)
-			continue
-		}
-		if used := cur.ReservedUnits + cur.ActiveUnits; a.CapacityTotal < used {
-			errs = append(errs, RowError{Line: row.line, Column: "capacity_total",
-				Reason: fmt.Sprintf("cannot drop below the %d unit(s) reserved or in use", used)})
-			continue
-		}
-		a.ID, a.CreatedAt, a.ReservedUnits, a.ActiveUnits = cur.ID, cur.CreatedAt, cur.ReservedUnits, cur.ActiveUnits
-		if importSameAsset(a, cur) {
-			plan.res.Unchanged++
-			continue
-		}
-		a.Version, a.UpdatedAt = cur.Version+1, now
-		plan.updates = append(plan.updates, plannedUpdate{line: row.line, version: cur.Version, next: a})
 	}
-	plan.res.Created, plan.res.Updated = len(plan.creates), len(plan.updates)
-	return plan, errs, nil
+	return Asset{}, false
+}
+
+// rest checks the rows next has not.
+func (p *assetPlanner) rest() {
+	for p.i < len(p.rows) && p.err == nil {
+		p.i++
+		p.check(&p.rows[p.i-1])
+	}
+}
+
+// check checks one row, and returns the new asset it makes, if it makes one.
+func (p *assetPlanner) check(row *assetRow) (Asset, bool) {
+	if row.bad {
+		return Asset{}, false
+	}
+	ctx, s, r := p.ctx, p.s, p.r
+	cur, known := p.existing[row.code]
+	var in AssetInput
+	if known {
+		if row.kind != "" && row.kind != cur.Kind {
+			p.errs = append(p.errs, RowError{Line: row.line, Column: "kind", Reason: fmt.Sprintf("the asset with this code is a %s; its kind cannot change", cur.Kind)})
+			return Asset{}, false
+		}
+		in = inputOf(cur)
+	}
+	in.Code, in.Kind = row.code, row.kind
+	row.fields.apply(&in)
+	if row.geom != nil {
+		in.Geometry, in.geom = nil, row.geom
+	}
+	given := strings.TrimSpace(in.UnitCode)
+	in.UnitCode = ""
+	a, err := s.build(ctx, r, p.ownerID, in)
+	if err != nil {
+		rowErrs, fatal := importRowErrors(err, row, r.area)
+		p.errs, p.err = append(p.errs, rowErrs...), fatal
+		return Asset{}, false
+	}
+	if given != "" {
+		if known && given == cur.UnitCode && a.Geometry == cur.Geometry {
+			a.UnitCode = given // the record keeps the unit it was made under
+		} else {
+			key := [2]string{a.UnitCode, given}
+			uc, ok := p.units[key]
+			if !ok {
+				in.UnitCode = given
+				b, err := s.build(ctx, r, p.ownerID, in)
+				if err != nil {
+					rowErrs, fatal := importRowErrors(err, &assetRow{}, r.area)
+					if fatal != nil {
+						p.err = fatal
+						return Asset{}, false
+					}
+					uc.errs = rowErrs
+				}
+				uc.unit = b.UnitCode
+				p.units[key] = uc
+			}
+			if len(uc.errs) > 0 {
+				for _, e := range uc.errs {
+					e.Line = row.line
+					p.errs = append(p.errs, e)
+				}
+				return Asset{}, false
+			}
+			a.UnitCode = uc.unit
+		}
+	}
+	if !known {
+		a.CreatedAt, a.UpdatedAt = p.now, p.now
+		p.res.Created++
+		return a, true
+	}
+	if used := cur.ReservedUnits + cur.ActiveUnits; a.CapacityTotal < used {
+		p.errs = append(p.errs, RowError{Line: row.line, Column: "capacity_total",
+			Reason: fmt.Sprintf("cannot drop below the %d unit(s) reserved or in use", used)})
+		return Asset{}, false
+	}
+	a.ID, a.CreatedAt, a.ReservedUnits, a.ActiveUnits = cur.ID, cur.CreatedAt, cur.ReservedUnits, cur.ActiveUnits
+	if importSameAsset(a, cur) {
+		p.res.Unchanged++
+		return Asset{}, false
+	}
+	a.Version, a.UpdatedAt = cur.Version+1, p.now
+	p.updates = appendDoubling(p.updates, plannedUpdate{line: row.line, version: cur.Version, next: a})
+	p.res.Updated++
+	return Asset{}, false
 }
 
 // importSameAsset reports whether two rows agree on every editable column.
@@ -1284,20 +1354,28 @@ func importRowErrors(err error, row *assetRow, area ServiceArea) ([]RowError, er
 	return out, nil
 }
 
-// writeAssets writes a checked plan in one transaction with one audit
-// event. An update is conditional on the version read when planning and on
-// the units allocated meanwhile.
-func (s *Service) writeAssets(ctx context.Context, actor auth.Actor, plan assetPlan, opts ImportOptions, sum hash.Hash) error {
-	return s.db.Tx(ctx, func(ctx context.Context) error {
-		tx := s.db.Conn(ctx)
-		if err := s.insertAssets(ctx, plan.creates); err != nil {
-			if database.IsUniqueViolation(err) {
-				return infrashare.Conflict("an asset with a code of this file was registered meanwhile; nothing was imported: try again")
-			}
+// writeAssets writes the rows in one transaction with one audit event,
+// the new ones as they are checked. An update is conditional on the
+// version read when planning and on the units allocated meanwhile. Row
+// problems roll it back (errImportRows), and are listed before a conflict
+// among new codes.
+func (s *Service) writeAssets(ctx context.Context, actor auth.Actor, p *assetPlanner, opts ImportOptions, sum hash.Hash) error {
+	err := s.db.Tx(ctx, func(ctx context.Context) error {
+		p.start()
+		err := s.insertAssets(ctx, p)
+		p.rest()
+		switch {
+		case p.err != nil:
+			return p.err
+		case len(p.errs) > 0:
+			return errImportRows
+		case err != nil && database.IsUniqueViolation(err):
+			return infrashare.Conflict("an asset with a code of this file was registered meanwhile; nothing was imported: try again")
+		case err != nil:
 			return err
 		}
-		var errs []RowError
-		for _, u := range plan.updates {
+		tx := s.db.Conn(ctx)
+		for _, u := range p.updates {
 			res := tx.Model(&Asset{}).
 				Where("id = ? AND version = ? AND reserved_units + active_units <= ?", u.next.ID, u.version, u.next.CapacityTotal).
 				Updates(assetColumns(u.next))
@@ -1314,110 +1392,53 @@ func (s *Service) writeAssets(ctx context.Context, actor auth.Actor, plan assetP
 			if cur.Version != u.version {
 				return infrashare.Conflict("asset %s changed while the file was imported; nothing was imported: try again", cur.Code)
 			}
-			errs = append(errs, RowError{Line: u.line, Column: "capacity_total",
+			p.errs = append(p.errs, RowError{Line: u.line, Column: "capacity_total",
 				Reason: fmt.Sprintf("cannot drop below the %d unit(s) reserved or in use", cur.ReservedUnits+cur.ActiveUnits)})
 		}
-		if len(errs) > 0 {
-			return importRowsError(errs, plan.res.Rows, "")
+		if len(p.errs) > 0 {
+			return errImportRows
 		}
-		after := map[string]any{"rows": plan.res.Rows, "created": plan.res.Created, "updated": plan.res.Updated,
-			"unchanged": plan.res.Unchanged, "format": opts.Format, "crs": opts.CRS, "sha256": hex.EncodeToString(sum.Sum(nil))}
+		after := map[string]any{"rows": p.res.Rows, "created": p.res.Created, "updated": p.res.Updated,
+			"unchanged": p.res.Unchanged, "format": opts.Format, "crs": opts.CRS, "sha256": hex.EncodeToString(sum.Sum(nil))}
 		if opts.CRS == CRSVN2000 {
 			after["lon0"] = opts.Lon0
 		}
 		return s.audit.Record(ctx, actor, auth.Change{Action: "asset.import", ObjectType: "asset", After: after})
 	})
+	if errors.Is(err, errImportRows) {
+		return nil // p.errs says what
+	}
+	return err
 }
 
-// insertAssets writes new rows with multi-row INSERTs prepared once per
-// import (PostgreSQL keeps the plan; the SQLite driver parses each Exec
-// anyway), without GORM's per-batch reflection and RETURNING: the ids of
-// new rows are not needed. The columns come from the model's GORM schema, so
-// they follow the Asset struct.
-func (s *Service) insertAssets(ctx context.Context, rows []Asset) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	tx := s.db.Conn(ctx)
-	st := &gorm.Statement{DB: tx}
+// insertAssets writes the planner's new assets the quickest way each
+// database takes them (COPY, literal INSERTs), without GORM's per-row work
+// and RETURNING: the ids of new rows are not needed. The columns come from
+// the model's GORM schema, so they follow the Asset struct.
+func (s *Service) insertAssets(ctx context.Context, p *assetPlanner) error {
+	st := &gorm.Statement{DB: s.db.Conn(ctx)}
 	if err := st.Parse(&Asset{}); err != nil {
 		return err
 	}
 	var fields []*schema.Field
+	var cols []string
 	for _, f := range st.Schema.Fields {
 		if f.DBName != "" && f.Creatable && !f.PrimaryKey {
 			fields = append(fields, f)
+			cols = append(cols, f.DBName)
 		}
 	}
-	batch, pg := assetInsertBatchSQLite, s.db.IsPostgres()
-	if pg {
-		batch = assetInsertBatchPostgres
-	}
-	prepare := func(n int) (*sql.Stmt, error) {
-		var b strings.Builder
-		b.WriteString("INSERT INTO assets (")
-		for i, f := range fields {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(`"` + f.DBName + `"`)
+	return s.db.InsertRows(ctx, "assets", cols, func(dst []any) bool {
+		a, ok := p.next()
+		if !ok {
+			return false
 		}
-		b.WriteString(") VALUES ")
-		p := 0
-		for r := 0; r < n; r++ {
-			if r > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('(')
-			for i := range fields {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				p++
-				if pg {
-					b.WriteString("$" + strconv.Itoa(p))
-				} else {
-					b.WriteByte('?')
-				}
-			}
-			b.WriteByte(')')
+		rv := reflect.ValueOf(&a).Elem()
+		for k, f := range fields {
+			dst[k], _ = f.ValueOf(ctx, rv)
 		}
-		return tx.Statement.ConnPool.PrepareContext(ctx, b.String())
-	}
-	var full *sql.Stmt
-	defer func() {
-		if full != nil {
-			_ = full.Close()
-		}
-	}()
-	args := make([]any, 0, batch*len(fields))
-	for i := 0; i < len(rows); i += batch {
-		chunk := rows[i:min(i+batch, len(rows))]
-		args = args[:0]
-		for j := range chunk {
-			rv := reflect.ValueOf(&chunk[j]).Elem()
-			for _, f := range fields {
-				v, _ := f.ValueOf(ctx, rv)
-				args = append(args, v)
-			}
-		}
-		stmt := full
-		if len(chunk) < batch || full == nil {
-			var err error
-			if stmt, err = prepare(len(chunk)); err != nil {
-				return err
-			}
-			if len(chunk) == batch {
-				full = stmt
-			} else {
-				defer stmt.Close()
-			}
-		}
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			return err
-		}
-	}
-	return nil
+		return true
+	})
 }
 
 // ---- Existing tenancies ----

@@ -175,6 +175,34 @@ func TestImportCSVAllOrNothing(t *testing.T) {
 	})
 }
 
+// New rows are written while the rows after them are checked: a problem
+// found late, after hundreds of rows went in, still leaves nothing.
+func TestImportCSVLateProblemLeavesNothing(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newFixture(t, db)
+		bad := importTowerCSV("LATE", 1200, func(i int, c []string) {
+			if i == 1100 { // line 1101
+				c[6] = "Z9"
+			}
+		})
+		_, err := f.importCSV("vnpt", bad)
+		rows := importRows(t, err)
+		if len(rows) != 1 || rows[0].Line != 1101 || rows[0].Column != "class" {
+			t.Fatalf("rows %+v, want line 1101 column class", rows)
+		}
+		if n := importedCount(t, db, "LATE-"); n != 0 {
+			t.Fatalf("a refused import wrote %d assets", n)
+		}
+		if n := importEventCount(t, db, "asset.import"); n != 0 {
+			t.Fatalf("a refused import audited %d events", n)
+		}
+		res, err := f.importCSV("vnpt", importTowerCSV("LATE", 1200, nil))
+		if err != nil || res != (registry.ImportResult{Rows: 1200, Created: 1200}) {
+			t.Fatalf("the corrected file: %+v %v", res, err)
+		}
+	})
+}
+
 func TestImportCSVRules(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		f := newFixture(t, db)

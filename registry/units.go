@@ -105,6 +105,11 @@ func (u *Units) Locate(ctx context.Context, lon, lat float64, day infrashare.Dat
 	if err != nil {
 		return "", false, err
 	}
+	code, ok := locate(shapes, lon, lat, day)
+	return code, ok, nil
+}
+
+func locate(shapes []unitShape, lon, lat float64, day infrashare.Date) (string, bool) {
 	p := orb.Point{lon, lat}
 	best, bestArea := "", 0.0
 	for _, s := range shapes {
@@ -126,7 +131,7 @@ func (u *Units) Locate(ctx context.Context, lon, lat float64, day infrashare.Dat
 			best, bestArea = s.code, area
 		}
 	}
-	return best, best != "", nil
+	return best, best != ""
 }
 
 // ValidCode reports whether a unit with code is valid on day.
@@ -224,4 +229,41 @@ func (g UnitGraph) Latest(code string) (from, to infrashare.Date, ok bool) {
 	}
 	last := rows[len(rows)-1]
 	return last.ValidFrom, last.ValidTo, true
+}
+
+// unitLookup is where build finds units: Units, or an import's snapshot.
+type unitLookup interface {
+	Locate(ctx context.Context, lon, lat float64, day infrashare.Date) (string, bool, error)
+	Ancestors(ctx context.Context, code string, day infrashare.Date) ([]string, error)
+	ValidCode(ctx context.Context, code string, day infrashare.Date) (bool, error)
+}
+
+// unitSnapshot is the units read once, boundaries and graph. An import
+// checks all its rows against one, and so reads nothing more while its
+// transaction writes them.
+type unitSnapshot struct {
+	shapes []unitShape
+	graph  UnitGraph
+}
+
+func (u *Units) snapshot(ctx context.Context) (unitSnapshot, error) {
+	shapes, err := u.load(ctx)
+	if err != nil {
+		return unitSnapshot{}, err
+	}
+	g, err := u.Graph(ctx)
+	return unitSnapshot{shapes: shapes, graph: g}, err
+}
+
+func (s unitSnapshot) Locate(_ context.Context, lon, lat float64, day infrashare.Date) (string, bool, error) {
+	code, ok := locate(s.shapes, lon, lat, day)
+	return code, ok, nil
+}
+
+func (s unitSnapshot) Ancestors(_ context.Context, code string, day infrashare.Date) ([]string, error) {
+	return s.graph.Ancestors(code, day), nil
+}
+
+func (s unitSnapshot) ValidCode(_ context.Context, code string, day infrashare.Date) (bool, error) {
+	return s.graph.ValidCode(code, day), nil
 }

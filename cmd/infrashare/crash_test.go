@@ -71,12 +71,12 @@ func importCSV(prefix string, n int) []byte {
 }
 
 // importWriting reports whether a connection of the server is inside a
-// transaction that is inserting assets.
+// transaction that is inserting assets (an import copies them in).
 func importWriting(t *testing.T, db *database.DB) bool {
 	var n int64
 	if err := db.Root().WithContext(dbtest.Context(t)).Raw(`SELECT count(*) FROM pg_stat_activity
 WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL
-  AND query LIKE 'INSERT INTO assets%'`).Scan(&n).Error; err != nil {
+  AND (query LIKE 'INSERT INTO assets%' OR query LIKE 'copy "assets"%')`).Scan(&n).Error; err != nil {
 		t.Fatal(err)
 	}
 	return n > 0
