@@ -2,53 +2,66 @@ package database
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 )
 
 // EachRow runs the SELECT that q describes and calls each once per row,
-// with the row's Scan. On PostgreSQL outside a transaction the query goes
-// through pgx's own interface, which decodes every value straight into its
-// destination: database/sql's detour through driver.Value and its
-// conversions was the largest part of a search's own time
-// (docs/performance.md). Destinations must be types both paths scan into:
-// the basic types, pointers to them, time.Time and sql.Scanner types.
-// Instants come back in the zone the driver gives; callers make them UTC.
+// with the row's Scan. On PostgreSQL the query goes through pgx's own
+// interface — on the transaction's connection inside one, as InsertRows
+// does — which decodes every value straight into its destination:
+// database/sql's detour through driver.Value and its conversions was the
+// largest part of a search's own time (docs/performance.md). Destinations
+// must be types both paths scan into: the basic types, pointers to them,
+// time.Time and sql.Scanner types. Instants come back in the zone the
+// driver gives; callers make them UTC.
 func (db *DB) EachRow(ctx context.Context, q *gorm.DB, each func(scan func(dest ...any) error) error) error {
-	if db.dialect != Postgres || InTx(ctx) {
+	if db.dialect != Postgres {
 		rows, err := q.Rows()
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			if err := each(rows.Scan); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return eachOf(rows, each)
 	}
 	st := q.Session(&gorm.Session{DryRun: true}).Find(&[]map[string]any{})
 	if st.Error != nil {
 		return st.Error
 	}
-	conn, err := db.sql.Conn(ctx)
-	if err != nil {
-		return err
+	var conn *sql.Conn
+	if tx, ok := ctx.Value(stateKey{}).(*txState); ok {
+		conn = tx.conn
+	} else {
+		var err error
+		if conn, err = db.sql.Conn(ctx); err != nil {
+			return err
+		}
+		defer conn.Close()
 	}
-	defer conn.Close()
 	return conn.Raw(func(dc any) error {
 		rows, err := dc.(*stdlib.Conn).Conn().Query(ctx, st.Statement.SQL.String(), st.Statement.Vars...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			if err := each(rows.Scan); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return eachOf(rows, each)
 	})
+}
+
+// rowSource is what database/sql's and pgx's rows have in common.
+type rowSource interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+func eachOf(rows rowSource, each func(scan func(dest ...any) error) error) error {
+	for rows.Next() {
+		if err := each(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
