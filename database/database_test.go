@@ -53,6 +53,26 @@ func TestSQLiteRefusesASecondOpener(t *testing.T) {
 	again.Close()
 }
 
+// Searches at national scale rely on SQLite reading the file through a
+// memory map and a page cache of 64 MiB (database.Open).
+func TestSQLiteMapsTheFile(t *testing.T) {
+	ctx := dbtest.Context(t)
+	db, err := database.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "x.db"), database.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for pragma, want := range map[string]int64{"mmap_size": 1 << 30, "cache_size": -65536, "busy_timeout": 5000} {
+		var got int64
+		if err := db.SQL().QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("PRAGMA %s = %d, want %d", pragma, got, want)
+		}
+	}
+}
+
 func TestTxCommitsRollsBackAndJoins(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *database.DB) {
 		ctx := dbtest.Context(t)

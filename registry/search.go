@@ -202,6 +202,12 @@ const viewColumns = "id, owner_id, code, kind, status, geometry, lat, lon, coars
 	"in_service_on, height_m, class, structure, tubes, diameter_mm, length_m, restricted, rent_vnd, contact, " +
 	"capacity_unit, capacity_total, reserved_units, active_units, version, created_at, updated_at"
 
+// viewColumnsSQLite selects the date in service as plain text: the SQLite
+// driver reads a column declared DATE by trying nine time layouts in turn,
+// a tenth of a search's time there (docs/performance.md, fourth session);
+// infrashare.Date reads the text itself.
+var viewColumnsSQLite = strings.Replace(viewColumns, "in_service_on", "CAST(in_service_on AS TEXT)", 1)
+
 // scanAssets runs q for the view columns and scans the rows by position.
 // Searches return tens of rows per request many times a second, and GORM's
 // reflective scan of every column was most of their time
@@ -210,7 +216,11 @@ func (s *Service) scanAssets(ctx context.Context, q *gorm.DB) ([]Asset, error) {
 	// Scanned in place: an Asset is large, and a copy per row (and per
 	// growth of the slice) was most of what a search allocated.
 	out := make([]Asset, 0, 64)
-	err := s.db.EachRow(ctx, q.Select(viewColumns), func(scan func(...any) error) error {
+	cols := viewColumns
+	if !s.db.IsPostgres() {
+		cols = viewColumnsSQLite
+	}
+	err := s.db.EachRow(ctx, q.Select(cols), func(scan func(...any) error) error {
 		out = append(out, Asset{})
 		a := &out[len(out)-1]
 		if err := scan(&a.ID, &a.OwnerID, &a.Code, &a.Kind, &a.Status, &a.Geometry, &a.Lat, &a.Lon, &a.CoarseLat, &a.CoarseLon,
