@@ -3,6 +3,9 @@ package database
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
@@ -64,4 +67,50 @@ func eachOf(rows rowSource, each func(scan func(dest ...any) error) error) error
 		}
 	}
 	return rows.Err()
+}
+
+// TextInstant scans an instant that SQLite holds as text, selected as
+// CAST(col AS TEXT), into *T. The driver's own reading of a DATETIME
+// column first tries a layout that never matches what it writes, then its
+// list of layouts, for every value; a search reads two per row.
+type TextInstant struct{ T *time.Time }
+
+// sqliteReadLayouts are the driver's other layouts, tried in its order when
+// a value is not in the one it writes (a value written by hand, say).
+var sqliteReadLayouts = []string{
+	"2006-01-02T15:04:05.999999999-07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05",
+	"2006-01-02T15:04:05",
+	"2006-01-02 15:04",
+	"2006-01-02T15:04",
+	"2006-01-02",
+}
+
+func (s TextInstant) Scan(src any) error {
+	var text string
+	switch v := src.(type) {
+	case time.Time:
+		*s.T = v
+		return nil
+	case string:
+		text = v
+	case []byte:
+		text = string(v)
+	default:
+		return fmt.Errorf("cannot read an instant from %T", src)
+	}
+	if t, err := time.Parse(sqliteTimeFormat, text); err == nil {
+		*s.T = t
+		return nil
+	}
+	trimmed := strings.TrimSuffix(text, "Z")
+	for _, layout := range sqliteReadLayouts {
+		if t, err := time.ParseInLocation(layout, trimmed, time.UTC); err == nil {
+			*s.T = t
+			return nil
+		}
+	}
+	return fmt.Errorf("cannot read an instant from %q", text)
 }

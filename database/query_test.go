@@ -95,3 +95,60 @@ func deref[T any](p *T) any {
 	}
 	return *p
 }
+
+// TextInstant reads SQLite's text instants as the driver itself reads the
+// same column: what GORM writes, and what a person might write by hand.
+func TestTextInstantReadsAsTheDriver(t *testing.T) {
+	ctx := dbtest.Context(t)
+	db := dbtest.Open(t, database.SQLite)
+	g := db.Root().WithContext(ctx)
+	if err := g.Exec(`CREATE TABLE instants (id INTEGER PRIMARY KEY, at DATETIME NOT NULL)`).Error; err != nil {
+		t.Fatal(err)
+	}
+	bound := []time.Time{
+		time.Date(2026, 11, 28, 12, 30, 15, 123456000, time.UTC),
+		time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 11, 28, 19, 30, 15, 0, time.FixedZone("ICT", 7*3600)),
+	}
+	for i, at := range bound {
+		if err := g.Exec(`INSERT INTO instants (id, at) VALUES (?, ?)`, i+1, at).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, text := range []string{"2026-11-28 12:30:15", "2026-11-28T12:30:15Z", "2026-11-28"} {
+		if err := g.Exec(`INSERT INTO instants (id, at) VALUES (?, ?)`, 10+i, text).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var want []time.Time
+	if err := g.Raw(`SELECT at FROM instants ORDER BY id`).Scan(&want).Error; err != nil {
+		t.Fatal(err)
+	}
+	var got []time.Time
+	q := db.Conn(ctx).Table("instants").Select("CAST(at AS TEXT)").Order("id")
+	if err := db.EachRow(ctx, q, func(scan func(...any) error) error {
+		var at time.Time
+		if err := scan(database.TextInstant{T: &at}); err != nil {
+			return err
+		}
+		got = append(got, at)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) || len(want) != 6 {
+		t.Fatalf("read %d instants, the driver %d, want 6", len(got), len(want))
+	}
+	for i := range want {
+		if !got[i].Equal(want[i]) {
+			t.Errorf("row %d: TextInstant read %v, the driver %v", i, got[i], want[i])
+		}
+	}
+	if !got[0].Equal(bound[0]) || !got[2].Equal(bound[2]) {
+		t.Errorf("bound instants came back as %v and %v", got[0], got[2])
+	}
+	var bad time.Time
+	if err := (database.TextInstant{T: &bad}).Scan("yesterday"); err == nil {
+		t.Error("an instant that is no instant was read")
+	}
+}

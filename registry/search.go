@@ -12,6 +12,7 @@ import (
 
 	"infrashare"
 	"infrashare/auth"
+	"infrashare/database"
 )
 
 // AssetFilter selects assets (DESIGN §4 list filters).
@@ -202,11 +203,13 @@ const viewColumns = "id, owner_id, code, kind, status, geometry, lat, lon, coars
 	"in_service_on, height_m, class, structure, tubes, diameter_mm, length_m, restricted, rent_vnd, contact, " +
 	"capacity_unit, capacity_total, reserved_units, active_units, version, created_at, updated_at"
 
-// viewColumnsSQLite selects the date in service as plain text: the SQLite
-// driver reads a column declared DATE by trying nine time layouts in turn,
-// a tenth of a search's time there (docs/performance.md, fourth session);
-// infrashare.Date reads the text itself.
-var viewColumnsSQLite = strings.Replace(viewColumns, "in_service_on", "CAST(in_service_on AS TEXT)", 1)
+// viewColumnsSQLite selects the date in service and the instants as plain
+// text: the SQLite driver reads a column declared DATE or DATETIME by trying
+// time layouts one after another (nine for a date), which was a tenth of a
+// search's time there (docs/performance.md, fourth session).
+// infrashare.Date and database.TextInstant read the text themselves.
+var viewColumnsSQLite = strings.NewReplacer("in_service_on", "CAST(in_service_on AS TEXT)",
+	"created_at", "CAST(created_at AS TEXT)", "updated_at", "CAST(updated_at AS TEXT)").Replace(viewColumns)
 
 // scanAssets runs q for the view columns and scans the rows by position.
 // Searches return tens of rows per request many times a second, and GORM's
@@ -216,17 +219,21 @@ func (s *Service) scanAssets(ctx context.Context, q *gorm.DB) ([]Asset, error) {
 	// Scanned in place: an Asset is large, and a copy per row (and per
 	// growth of the slice) was most of what a search allocated.
 	out := make([]Asset, 0, 64)
-	cols := viewColumns
-	if !s.db.IsPostgres() {
+	cols, sqlite := viewColumns, !s.db.IsPostgres()
+	if sqlite {
 		cols = viewColumnsSQLite
 	}
 	err := s.db.EachRow(ctx, q.Select(cols), func(scan func(...any) error) error {
 		out = append(out, Asset{})
 		a := &out[len(out)-1]
+		created, updated := any(&a.CreatedAt), any(&a.UpdatedAt)
+		if sqlite {
+			created, updated = database.TextInstant{T: &a.CreatedAt}, database.TextInstant{T: &a.UpdatedAt}
+		}
 		if err := scan(&a.ID, &a.OwnerID, &a.Code, &a.Kind, &a.Status, &a.Geometry, &a.Lat, &a.Lon, &a.CoarseLat, &a.CoarseLon,
 			&a.UnitCode, &a.Address, &a.InServiceOn, &a.HeightM, &a.Class, &a.Structure, &a.Tubes, &a.DiameterMM, &a.LengthM,
 			&a.Restricted, &a.RentVND, &a.Contact, &a.CapacityUnit, &a.CapacityTotal, &a.ReservedUnits, &a.ActiveUnits,
-			&a.Version, &a.CreatedAt, &a.UpdatedAt); err != nil {
+			&a.Version, created, updated); err != nil {
 			return err
 		}
 		// As database's query callback does for GORM's own scans.
