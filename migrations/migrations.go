@@ -46,6 +46,7 @@ func all() []*gormigrate.Migration {
 		m0007MapSettings(),
 		m0008PointIndex(),
 		m0009ReportIndexes(),
+		m0010ReferenceVersion(),
 	}
 }
 

@@ -83,14 +83,22 @@ func (s *Service) SharingRatio(ctx context.Context, actor auth.Actor, q RatioQue
 	if q.To.Year-q.From.Year > 50 {
 		return RatioReport{}, infrashare.Invalid("from", "the period may span at most 50 years")
 	}
-	official := "strict"
-	if _, err := s.settings.GetOn(ctx, "reports.official_ratio", q.To, &official); err != nil {
+	stamp, err := s.ratioStamp(ctx)
+	if err != nil {
 		return RatioReport{}, err
 	}
-	if err := s.countsComplete(ctx); err != nil {
+	ref, err := s.ratioReference(ctx, stamp.ReferenceVersion)
+	if err != nil {
 		return RatioReport{}, err
 	}
-	counts, err := s.ratioCounts(ctx, actor, q.From, q.To, q.GroupBy)
+	official, err := ref.officialOn(q.To)
+	if err != nil {
+		return RatioReport{}, err
+	}
+	if err := s.countsComplete(ctx, stamp.LastRecord); err != nil {
+		return RatioReport{}, err
+	}
+	counts, err := s.ratioCounts(ctx, actor, q.From, q.To, q.GroupBy, stamp.CountsVersion)
 	if err != nil {
 		return RatioReport{}, err
 	}
@@ -122,18 +130,7 @@ func (s *Service) SharingRatio(ctx context.Context, actor auth.Actor, q RatioQue
 			}
 		}
 	}
-	names, err := s.groupNames(ctx, q.GroupBy)
-	if err != nil {
-		return RatioReport{}, err
-	}
-	milestones, err := s.milestoneYears(ctx)
-	if err != nil {
-		return RatioReport{}, err
-	}
-	targets, err := s.targetResolver(ctx, MetricBTSSharing)
-	if err != nil {
-		return RatioReport{}, err
-	}
+	milestones, targets := ref.milestones, ref.targets
 	out := RatioReport{From: q.From, To: q.To, GroupBy: q.GroupBy, Official: official, Rows: []RatioRow{}}
 	byGroup := map[string][]*RatioRow{}
 	for k, r := range rows {
@@ -145,9 +142,9 @@ func (s *Service) SharingRatio(ctx context.Context, actor auth.Actor, q RatioQue
 		case "unit":
 			targetUnit = code
 		}
-		r.Group = GroupRef{Code: code, Name: names[code]}
+		r.Group = GroupRef{Code: code, Name: ref.unitNames[code]}
 		if q.GroupBy == "operator" {
-			r.Group.Code = names["code:"+code]
+			r.Group = GroupRef{Code: ref.orgCodes[code], Name: ref.orgNames[code]}
 		}
 		fill(r, official)
 		if t, ok := targets.targetFor(targetUnit, r.Year); ok {
@@ -185,7 +182,7 @@ func (s *Service) SharingRatio(ctx context.Context, actor auth.Actor, q RatioQue
 		return a.Year < b.Year
 	})
 	fill(&totals, official)
-	totals.Group.Name = names[cityCode]
+	totals.Group.Name = ref.unitNames[cityCode]
 	totals.Records = "/api/v1/bts"
 	out.Totals = totals
 	return out, nil
@@ -250,30 +247,29 @@ func milestoneFor(milestones []int, year int) int {
 	return 0
 }
 
-// groupNames names the groups: units by code, operators by id (and code).
-func (s *Service) groupNames(ctx context.Context, groupBy string) (map[string]string, error) {
-	out := map[string]string{}
+// groupNames reads the names of the groups: units by code, operators'
+// names and codes by id.
+func (s *Service) groupNames(ctx context.Context, ref *ratioReference) error {
+	ref.unitNames, ref.orgNames, ref.orgCodes = map[string]string{}, map[string]string{}, map[string]string{}
 	var units []struct{ Code, Name string }
 	if err := s.db.Conn(ctx).Table("admin_units").Select("code, name").Order("valid_from").Scan(&units).Error; err != nil {
-		return nil, err
+		return err
 	}
 	for _, u := range units {
-		out[u.Code] = u.Name
+		ref.unitNames[u.Code] = u.Name
 	}
-	if groupBy == "operator" {
-		var orgs []struct {
-			ID         int64
-			Code, Name string
-		}
-		if err := s.db.Conn(ctx).Table("organizations").Select("id, code, name").Scan(&orgs).Error; err != nil {
-			return nil, err
-		}
-		for _, o := range orgs {
-			id := strconv.FormatInt(o.ID, 10)
-			out[id], out["code:"+id] = o.Name, o.Code
-		}
+	var orgs []struct {
+		ID         int64
+		Code, Name string
 	}
-	return out, nil
+	if err := s.db.Conn(ctx).Table("organizations").Select("id, code, name").Scan(&orgs).Error; err != nil {
+		return err
+	}
+	for _, o := range orgs {
+		id := strconv.FormatInt(o.ID, 10)
+		ref.orgNames[id], ref.orgCodes[id] = o.Name, o.Code
+	}
+	return nil
 }
 
 func recordsLink(groupBy string, r *RatioRow) string {

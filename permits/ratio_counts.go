@@ -83,7 +83,7 @@ type ratioCount struct {
 // ratioCounts counts the records from..to by year, group and class: the
 // whole months from the monthly counts, the days of a partial first or last
 // month from the records themselves.
-func (s *Service) ratioCounts(ctx context.Context, actor auth.Actor, from, to infrashare.Date, groupBy string) ([]ratioCount, error) {
+func (s *Service) ratioCounts(ctx context.Context, actor auth.Actor, from, to infrashare.Date, groupBy string, version int64) ([]ratioCount, error) {
 	groupCol := map[string]string{"year": "''", "unit": "unit_code", "operator": "CAST(operator_org_id AS TEXT)"}[groupBy]
 	first := from
 	if first.Day != 1 {
@@ -129,7 +129,7 @@ func (s *Service) ratioCounts(ctx context.Context, actor auth.Actor, from, to in
 	if err := records(last.AddDays(1), to); err != nil {
 		return nil, err
 	}
-	whole, err := s.wholeMonthCounts(ctx, actor, first, last, groupBy, groupCol)
+	whole, err := s.wholeMonthCounts(ctx, actor, first, last, groupBy, groupCol, version)
 	if err != nil {
 		return nil, err
 	}
@@ -137,12 +137,9 @@ func (s *Service) ratioCounts(ctx context.Context, actor auth.Actor, from, to in
 }
 
 // wholeMonthCounts sums the monthly counts of the months first..last, or
-// answers from the sums remembered at the counts' current version.
-func (s *Service) wholeMonthCounts(ctx context.Context, actor auth.Actor, first, last infrashare.Date, groupBy, groupCol string) ([]ratioCount, error) {
-	var version int64
-	if err := s.db.Conn(ctx).Table("counters").Where("name = ?", countsVersion).Pluck("value", &version).Error; err != nil {
-		return nil, err
-	}
+// answers from the sums remembered at version, the counts' version read
+// before (ratioStamp).
+func (s *Service) wholeMonthCounts(ctx context.Context, actor auth.Actor, first, last infrashare.Date, groupBy, groupCol string, version int64) ([]ratioCount, error) {
 	k := countsKey{first: first, last: last, groupBy: groupBy}
 	if !actor.SeesEverything() {
 		k.org = actor.OrgID
@@ -202,12 +199,8 @@ func (s *Service) RebuildMonthlyCounts(ctx context.Context) error {
 // shows as a difference of the totals, and the counts are rebuilt once.
 // Counting 200,000 records costs more than the report itself, so a replica
 // counts again only when a record with a higher id than it last saw
-// complete has appeared (one index lookup).
-func (s *Service) countsComplete(ctx context.Context) error {
-	var last int64
-	if err := s.db.Conn(ctx).Raw(`SELECT coalesce(max(id), 0) FROM bts_deployments`).Scan(&last).Error; err != nil {
-		return err
-	}
+// complete has appeared (last, read by ratioStamp).
+func (s *Service) countsComplete(ctx context.Context, last int64) error {
 	if last == s.countedUpTo.Load() {
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"infrashare"
+	"infrashare/auth"
 	"infrashare/database"
 	"infrashare/database/dbtest"
 	"infrashare/permits"
@@ -180,6 +181,80 @@ func TestSharingRatioCountsMatchRecords(t *testing.T) {
 		}
 		if rep.Totals.Total != len(records)+2 || rep.Totals.Shared != shared+1 {
 			t.Errorf("after a reclassification the report counts %d, %d shared; want %d, %d", rep.Totals.Total, rep.Totals.Shared, len(records)+2, shared+1)
+		}
+	})
+}
+
+// TestSharingRatioSeesReferenceChanges: a replica keeps the report's
+// reference data (names, targets, the official ratio) while the counter
+// reference_version stands; every change of those tables — through the
+// services or by hand — moves it, so the next report shows the change.
+func TestSharingRatioSeesReferenceChanges(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *database.DB) {
+		f := newPfix(t, db)
+		ctx := dbtest.Context(t)
+		tower := f.tower("vnpt", "T-REF-1", 10.03, 105.77, 40, 5, "2015-01-01")
+		onAir := infrashare.MustDate("2025-03-01")
+		if _, err := f.svc.LogDeployment(ctx, f.actors["vnpt"], permits.NewDeployment{StationCode: "S-REF-1",
+			Technologies: []string{"4G"}, OnAirOn: &onAir, MountedOnAssetID: &tower.ID}); err != nil {
+			t.Fatal(err)
+		}
+		admin := auth.Actor{UserID: 1, Roles: []string{auth.RoleAdmin}}
+		report := func(groupBy string) permits.RatioReport {
+			t.Helper()
+			rep, err := f.svc.SharingRatio(ctx, f.actors["auditor"], permits.RatioQuery{
+				From: infrashare.MustDate("2025-01-01"), To: infrashare.MustDate("2025-12-31"), GroupBy: groupBy})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Rows) != 1 {
+				t.Fatalf("%s: %d rows, want 1", groupBy, len(rep.Rows))
+			}
+			return rep
+		}
+		target := func(rep permits.RatioReport) float64 {
+			if rep.Rows[0].Target == nil {
+				t.Fatal("no target in the report")
+			}
+			return *rep.Rows[0].Target
+		}
+		before, byOperator := report("year"), report("operator")
+		if before.Official != "strict" || byOperator.Rows[0].Group.Code != "VNPT" {
+			t.Fatalf("before: official %q, operator %+v", before.Official, byOperator.Rows[0].Group)
+		}
+
+		// Through the services: the plan's target and the official ratio.
+		if _, err := f.svc.PutTargets(ctx, admin, []permits.TargetRow{
+			{Metric: permits.MetricBTSSharing, UnitCode: "92", Year: 2025, Value: fp(0.77), Note: "Điều chỉnh"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.PutSettings(ctx, admin, []permits.SettingRow{
+			{Key: "reports.official_ratio", ValidFrom: infrashare.MustDate("2025-01-01"), Value: json.RawMessage(`"broad"`), LegalBasis: "Quyết định của Sở"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		after := report("year")
+		if got := target(after); got != 0.77 || after.Official != "broad" {
+			t.Fatalf("after the services' changes: target %v, official %q; want 0.77, broad", got, after.Official)
+		}
+
+		// By hand, as an operator of the database might.
+		for _, q := range []string{
+			`UPDATE admin_units SET name = 'Thành phố Cần Thơ (đổi tên)' WHERE code = '92'`,
+			`UPDATE organizations SET name = 'Tập đoàn VNPT (đổi tên)' WHERE code = 'VNPT'`,
+			`UPDATE targets SET value = 0.66 WHERE unit_code = '92' AND year = 2025`,
+		} {
+			if err := db.Root().WithContext(ctx).Exec(q).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		after, byOperator = report("year"), report("operator")
+		if after.Totals.Group.Name != "Thành phố Cần Thơ (đổi tên)" || target(after) != 0.66 {
+			t.Errorf("after changes by hand: city %q, target %v", after.Totals.Group.Name, target(after))
+		}
+		if byOperator.Rows[0].Group.Name != "Tập đoàn VNPT (đổi tên)" {
+			t.Errorf("after changes by hand: operator %+v", byOperator.Rows[0].Group)
 		}
 	})
 }

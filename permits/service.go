@@ -27,6 +27,8 @@ type Service struct {
 	countedUpTo atomic.Int64
 	// wholeMonths remembers sums of the monthly counts (ratio_counts.go).
 	wholeMonths countsCache
+	// reference remembers a report's reference data (ratio_reference.go).
+	reference referenceCache
 }
 
 // New returns the service.
