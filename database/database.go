@@ -34,6 +34,8 @@ type DB struct {
 	dialect string
 	unlock  func() error // releases the SQLite file lock
 	url     string
+	// txSlots bounds the transactions open at once (PostgreSQL only).
+	txSlots chan struct{}
 }
 
 // SQLite's memory map and page cache (cache_size counts KiB when negative).
@@ -139,6 +141,12 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 		}
 		sqlDB.SetMaxOpenConns(n)
 		sqlDB.SetMaxIdleConns(n)
+		// Writing transactions wait in line on the audit chain's head
+		// row, each holding its connection; if they could take the whole
+		// pool, every read would wait for them too. Half the pool at
+		// most is theirs, so reads always find a connection
+		// (docs/performance.md, fourth session).
+		db.txSlots = make(chan struct{}, max(1, n/2))
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	registerCallbacks(g)
@@ -267,6 +275,14 @@ const maxAttempts = 5
 func (db *DB) Tx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if InTx(ctx) {
 		return fn(ctx)
+	}
+	if db.txSlots != nil {
+		select {
+		case db.txSlots <- struct{}{}:
+			defer func() { <-db.txSlots }()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {

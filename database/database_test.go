@@ -5,8 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"infrashare"
 	"infrashare/database"
@@ -129,4 +132,79 @@ func TestTxRetriesThenConflicts(t *testing.T) {
 			t.Fatalf("attempts %d, err %v; want retries then a conflict", attempts, err)
 		}
 	}
+}
+
+// On PostgreSQL writing transactions may hold half the pool at most: while
+// they wait (on the audit head, in production), reads still find a
+// connection, and a further transaction waits for a turn instead of taking
+// the last connections.
+func TestTransactionsLeaveConnectionsForReads(t *testing.T) {
+	if !slices.Contains(dbtest.Dialects(t), database.Postgres) {
+		t.Skipf("PostgreSQL not configured: set %s to run this test", dbtest.EnvPostgresURL)
+	}
+	ctx := dbtest.Context(t)
+	db, err := database.Open(ctx, dbtest.URL(t, database.Postgres), database.Options{MaxOpenConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	release := make(chan struct{})
+	var held sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		held.Add(1)
+		go func() {
+			_ = db.Tx(ctx, func(ctx context.Context) error {
+				held.Done()
+				<-release
+				return nil
+			})
+		}()
+	}
+	held.Wait()
+	third := make(chan error, 1)
+	go func() { third <- db.Tx(ctx, func(ctx context.Context) error { return nil }) }()
+	// Reads, more of them than the connections left, answer while both
+	// transactions stay open.
+	for i := 0; i < 6; i++ {
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		var one int
+		err := db.Conn(rctx).Raw("SELECT 1").Scan(&one).Error
+		cancel()
+		if err != nil || one != 1 {
+			t.Fatalf("read %d while two transactions are open: %v", i, err)
+		}
+	}
+	select {
+	case err := <-third:
+		t.Fatalf("a third transaction ran beside two open ones on a pool of 4 (err %v)", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	select {
+	case err := <-third:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the third transaction did not run once the others ended")
+	}
+	// A transaction waiting for its turn gives up with its context.
+	release2 := make(chan struct{})
+	held.Add(2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			_ = db.Tx(ctx, func(ctx context.Context) error {
+				held.Done()
+				<-release2
+				return nil
+			})
+		}()
+	}
+	held.Wait()
+	wctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := db.Tx(wctx, func(ctx context.Context) error { return nil }); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("waiting past its deadline: %v", err)
+	}
+	close(release2)
 }
