@@ -79,20 +79,42 @@ func copyValue(v any) any {
 	return v
 }
 
-type execer interface {
+// sqliteBulkCache is SQLite's page cache while InsertRows writes (KiB, as
+// negative cache_size counts): new rows land on index pages all over the
+// file, and in a small cache SQLite writes them to the WAL and reads them
+// back before the commit. It is the size Open sets; a connection set
+// smaller is raised for the insert.
+const sqliteBulkCache = sqliteCacheKiB
+
+// Execer is what RaiseSQLiteCache needs: a *sql.DB, *sql.Conn or *sql.Tx.
+type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// sqliteBulkCache is SQLite's page cache while InsertRows writes (KiB, as
-// negative cache_size counts): new rows land on index pages all over the
-// file, and in the default cache of 2 MB SQLite writes them to the WAL and
-// reads them back before the commit.
-const sqliteBulkCache = -64 << 10
+// RaiseSQLiteCache makes the SQLite page cache of ex at least cacheSize
+// (KiB when negative, as PRAGMA cache_size counts) and returns what puts the
+// size it had back. Bulk writers call it; the restore keeps whatever Open
+// set, not SQLite's default.
+func RaiseSQLiteCache(ctx context.Context, ex Execer, cacheSize int) (restore func(), err error) {
+	var cache int
+	if err := ex.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&cache); err != nil {
+		return nil, err
+	}
+	if cache >= 0 || cache <= cacheSize {
+		return func() {}, nil
+	}
+	if _, err := ex.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", cacheSize)); err != nil {
+		return nil, err
+	}
+	return func() {
+		_, _ = ex.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA cache_size = %d", cache))
+	}, nil
+}
 
 // insertLiterals writes the rows as multi-row INSERTs of literals, each
 // statement written on a goroutine while SQLite runs the one before.
-func insertLiterals(ctx context.Context, ex execer, table string, cols []string, next func([]any) bool) error {
+func insertLiterals(ctx context.Context, ex Execer, table string, cols []string, next func([]any) bool) error {
 	head := []byte("INSERT INTO " + quoteIdent(table) + " (")
 	for k, c := range cols {
 		if k > 0 {
@@ -101,16 +123,11 @@ func insertLiterals(ctx context.Context, ex execer, table string, cols []string,
 		head = append(head, quoteIdent(c)...)
 	}
 	head = append(head, ") VALUES "...)
-	var cache int
-	if err := ex.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&cache); err != nil {
+	restore, err := RaiseSQLiteCache(ctx, ex, sqliteBulkCache)
+	if err != nil {
 		return err
 	}
-	if cache < 0 && cache > sqliteBulkCache {
-		if _, err := ex.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", sqliteBulkCache)); err != nil {
-			return err
-		}
-		defer ex.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA cache_size = %d", cache))
-	}
+	defer restore()
 	type stmt struct {
 		sql string
 		err error

@@ -258,3 +258,37 @@ func TestInsertRows(t *testing.T) {
 		}
 	})
 }
+
+// Bulk writers raise SQLite's page cache for their load and must put back
+// the size Open set, not SQLite's default; a smaller size leaves it alone.
+func TestRaiseSQLiteCacheRestoresOpensSize(t *testing.T) {
+	ctx := dbtest.Context(t)
+	db := dbtest.Open(t, database.SQLite)
+	size := func() int {
+		var n int
+		if err := db.SQL().QueryRowContext(ctx, "PRAGMA cache_size").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	opened := size()
+	restore, err := database.RaiseSQLiteCache(ctx, db.SQL(), -262144)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := size(); got != -262144 {
+		t.Fatalf("raised to %d, want -262144", got)
+	}
+	restore()
+	if got := size(); got != opened {
+		t.Fatalf("restored to %d, want Open's %d", got, opened)
+	}
+	restore, err = database.RaiseSQLiteCache(ctx, db.SQL(), -1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	restore()
+	if got := size(); got != opened {
+		t.Fatalf("a smaller size changed the cache to %d", got)
+	}
+}

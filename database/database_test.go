@@ -148,19 +148,23 @@ func TestTransactionsLeaveConnectionsForReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	release := make(chan struct{})
-	var held sync.WaitGroup
-	for i := 0; i < 2; i++ {
-		held.Add(1)
-		go func() {
-			_ = db.Tx(ctx, func(ctx context.Context) error {
-				held.Done()
-				<-release
-				return nil
-			})
-		}()
+	// holdTwo opens two transactions that stay open until release closes.
+	holdTwo := func(release chan struct{}) {
+		var held sync.WaitGroup
+		held.Add(2)
+		for i := 0; i < 2; i++ {
+			go func() {
+				_ = db.Tx(ctx, func(ctx context.Context) error {
+					held.Done()
+					<-release
+					return nil
+				})
+			}()
+		}
+		held.Wait()
 	}
-	held.Wait()
+	release := make(chan struct{})
+	holdTwo(release)
 	third := make(chan error, 1)
 	go func() { third <- db.Tx(ctx, func(ctx context.Context) error { return nil }) }()
 	// Reads, more of them than the connections left, answer while both
@@ -190,17 +194,7 @@ func TestTransactionsLeaveConnectionsForReads(t *testing.T) {
 	}
 	// A transaction waiting for its turn gives up with its context.
 	release2 := make(chan struct{})
-	held.Add(2)
-	for i := 0; i < 2; i++ {
-		go func() {
-			_ = db.Tx(ctx, func(ctx context.Context) error {
-				held.Done()
-				<-release2
-				return nil
-			})
-		}()
-	}
-	held.Wait()
+	holdTwo(release2)
 	wctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
 	if err := db.Tx(wctx, func(ctx context.Context) error { return nil }); !errors.Is(err, context.DeadlineExceeded) {

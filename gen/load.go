@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"infrashare/database"
 )
 
 // loadTxRows is the size of one transaction of the bulk load: each batch is
@@ -145,13 +147,14 @@ func (g *generator) load(ctx context.Context, table string, cols []string, n int
 	t := time.Now()
 	if !g.db.IsPostgres() {
 		// A page cache of 256 MB while loading, so that the unique index
-		// kept during the load stays in memory; the default comes back
-		// afterwards. SQLite runs on one connection: the setting stays
+		// kept during the load stays in memory; the size Open set comes
+		// back afterwards. SQLite runs on one connection: the setting stays
 		// on it.
-		if _, err := g.db.SQL().ExecContext(ctx, "PRAGMA cache_size = -262144"); err != nil {
+		restore, err := database.RaiseSQLiteCache(ctx, g.db.SQL(), -262144)
+		if err != nil {
 			return err
 		}
-		defer g.db.SQL().ExecContext(context.WithoutCancel(ctx), "PRAGMA cache_size = -2000")
+		defer restore()
 	}
 	for from := 0; from < n; from += loadTxRows {
 		to := min(from+loadTxRows, n)

@@ -66,6 +66,9 @@ func (c *countsCache) get(version int64, k countsKey) ([]ratioCount, bool) {
 func (c *countsCache) put(version int64, k countsKey, v []ratioCount) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if version < c.version {
+		return // a slower reader's sums must not replace newer ones
+	}
 	if c.sums == nil || c.version != version || len(c.sums) >= 256 {
 		c.version, c.sums = version, map[countsKey][]ratioCount{}
 	}

@@ -105,7 +105,9 @@ func (s *Service) ratioReference(ctx context.Context, version int64) (*ratioRefe
 		return nil, err
 	}
 	c.mu.Lock()
-	c.version, c.ref = version, ref
+	if version >= c.version { // a slower reader must not put older data back
+		c.version, c.ref = version, ref
+	}
 	c.mu.Unlock()
 	return ref, nil
 }

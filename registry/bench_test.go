@@ -913,12 +913,13 @@ func loadAssets(ctx context.Context, env *benchEnv, n int) error {
 	conn := env.db.SQL()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	if !env.db.IsPostgres() {
-		// A bigger page cache while loading only; the default comes back
-		// before the benchmarks run.
-		if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = -262144"); err != nil {
+		// A bigger page cache while loading only; the size the service
+		// runs with (database.Open) comes back before the benchmarks run.
+		restore, err := database.RaiseSQLiteCache(ctx, conn, -262144)
+		if err != nil {
 			return err
 		}
-		defer conn.ExecContext(ctx, "PRAGMA cache_size = -2000")
+		defer restore()
 	}
 	indexes, err := assetIndexes(ctx, env)
 	if err != nil {
